@@ -1,0 +1,1 @@
+"""Knowledge-base ingestion: loaders, chunking, embeddings and indexing."""

