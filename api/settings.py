@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     # --- Knowledge base ----------------------------------------------------------
     chroma_url: str | None = Field(None, alias="CHROMA_URL")
     """Unset: embedded Chroma (`PersistentClient`) under `<data_dir>/chroma`."""
+    kb_collection: str = Field("switchboard-kb", alias="SWITCHBOARD_KB_COLLECTION")
+    """Chroma collection holding the knowledge-base chunks (3-512 chars of `[a-zA-Z0-9._-]`)."""
+    chunk_size: int = Field(1000, alias="SWITCHBOARD_CHUNK_SIZE", ge=200)
+    """Largest chunk, in characters; sections longer than this are split."""
+    chunk_overlap: int = Field(150, alias="SWITCHBOARD_CHUNK_OVERLAP", ge=0)
+    """Characters of a split section repeated at the start of the next chunk."""
+    kb_top_k: int = Field(4, alias="SWITCHBOARD_KB_TOP_K", ge=1, le=20)
+    """Passages the `search_knowledge_base` tool returns to the model."""
 
     # --- Tracing (read by the LangSmith client itself; listed for validation) ----
     langsmith_tracing: bool = Field(

@@ -69,7 +69,7 @@ class LocalEmbedder:
         return self._embed_query_cached(text)
 
     async def aembed_query(self, text: str) -> np.ndarray:
-        """Cached single-query embedding, computed in a worker thread."""
+        """Return the cached single-query embedding, computed in a worker thread."""
         return await asyncio.to_thread(self._embed_query_cached, text)
 
     @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, lives forever

@@ -1,0 +1,295 @@
+"""Hybrid retrieval over the help center: BM25 and vector search fused with RRF.
+
+One `KnowledgeBase` per process (open it in the app's lifespan): it holds the
+Chroma collection, the embedder and an in-memory BM25 snapshot of every chunk.
+Reads are thread-safe; the snapshot is swapped atomically after ingestion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from ingestion.documents import index_text
+from ingestion.indexer import Embedder, IngestConfig, IngestReport, ingest
+from ingestion.lexical import LexicalIndex
+from ingestion.manifest import manifest_path
+from ingestion.store import guarded, iter_rows, open_collection
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+    from api.settings import Settings
+
+SearchMode = Literal["hybrid", "vector", "lexical"]
+
+RRF_K = 60
+"""Reciprocal Rank Fusion constant; tuned on the benchmark's dev split only."""
+VECTOR_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.0
+"""RRF weights of the two rankings; tuned on the benchmark's dev split only."""
+MIN_CANDIDATES = 30
+"""Each retriever contributes at least this many candidates to the fusion."""
+
+
+class QueryEmbedder(Embedder, Protocol):
+    """What the knowledge base needs from `LocalEmbedder`: batches and cached queries."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Return the normalised vector of one query."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """One retrieved chunk, with what a cited answer needs."""
+
+    title: str
+    source: str
+    section: str | None
+    text: str
+    score: float
+    """Fused RRF score (or the single retriever's score in a single mode); higher is better."""
+    chunk_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Every chunk at one moment, with the BM25 index over them (immutable)."""
+
+    ids: list[str]
+    texts: list[str]
+    metadatas: list[dict[str, Any]]
+    positions: dict[str, int]
+    lexical: LexicalIndex
+
+
+class KnowledgeBase:
+    """The store's help center, searchable by meaning and by exact terms."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        embedder: QueryEmbedder,
+        *,
+        settings: Settings,
+        model_id: str = "all-MiniLM-L6-v2",
+    ) -> None:
+        self.collection = collection
+        self.embedder = embedder
+        self.settings = settings
+        self.model_id = model_id
+        self._write_lock = threading.Lock()
+        self._snapshot = self._build_snapshot()
+
+    @classmethod
+    def open(cls, settings: Settings, *, embedder: QueryEmbedder | None = None) -> KnowledgeBase:
+        """Connect to the configured Chroma and load the BM25 snapshot (blocking).
+
+        Args:
+            settings: `CHROMA_URL`, the data dir, collection and chunking settings.
+            embedder: Defaults to the process-wide `get_embedder()`.
+
+        Raises:
+            KnowledgeBaseUnavailable: Chroma cannot be reached.
+
+        """
+        if embedder is None:
+            from ingestion.embeddings import get_embedder
+
+            embedder = get_embedder()
+        return cls(open_collection(settings), embedder, settings=settings)
+
+    @property
+    def size(self) -> int:
+        """Number of chunks in the current snapshot."""
+        return len(self._snapshot.ids)
+
+    def refresh(self) -> None:
+        """Rebuild the BM25 snapshot from the collection (after someone else ingested)."""
+        self._snapshot = self._build_snapshot()
+
+    def ingest(
+        self, paths: Iterable[str | Path], *, prune: bool = False, progress: bool = True
+    ) -> IngestReport:
+        """Ingest files incrementally, then refresh the BM25 snapshot (blocking).
+
+        See `ingestion.indexer.ingest` for the arguments and errors.
+        """
+        with self._write_lock:
+            report = ingest(
+                self.collection,
+                self.embedder,
+                manifest_path(self.settings.data_dir, self.settings.kb_collection),
+                paths,
+                config=IngestConfig(
+                    self.settings.chunk_size, self.settings.chunk_overlap, self.model_id
+                ),
+                prune=prune,
+                progress=progress,
+                guard=lambda call: guarded(self.settings, call),
+            )
+            if report.changed or self.size != self._count():
+                self.refresh()
+            return report
+
+    async def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        where: dict[str, Any] | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[Passage]:
+        """Return the `k` best passages for `query` (embedding and search run in a worker thread).
+
+        Raises:
+            KnowledgeBaseUnavailable: Chroma cannot be reached.
+
+        """
+        return await asyncio.to_thread(self.search_sync, query, k, where=where, mode=mode)
+
+    def search_sync(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        where: dict[str, Any] | None = None,
+        mode: SearchMode = "hybrid",
+    ) -> list[Passage]:
+        """Return the `k` best passages for `query` (blocking).
+
+        Args:
+            query: The customer's question, as written.
+            k: Passages to return.
+            where: Optional Chroma metadata filter, e.g. `{"source": "help_center/refunds.md"}`.
+            mode: `hybrid` (default); `vector` or `lexical` alone for comparisons.
+
+        Raises:
+            KnowledgeBaseUnavailable: Chroma cannot be reached.
+
+        """
+        snapshot = self._snapshot
+        if not query.strip() or k <= 0 or not snapshot.ids:
+            return []
+        depth = max(k * 4, MIN_CANDIDATES)
+        rankings: list[tuple[float, list[str], list[float]]] = []
+        if mode in ("hybrid", "vector"):
+            ids, scores = self._vector_search(query, depth, where)
+            rankings.append((VECTOR_WEIGHT, ids, scores))
+        if mode in ("hybrid", "lexical"):
+            rankings.append((LEXICAL_WEIGHT, *self._lexical_search(snapshot, query, depth, where)))
+        if mode == "hybrid":
+            fused = reciprocal_rank_fusion([(weight, ids) for weight, ids, _ in rankings], k=RRF_K)
+        else:
+            _, ids, scores = rankings[0]
+            fused = list(zip(ids, scores, strict=True))
+        return self._passages(snapshot, fused[:k])
+
+    def _vector_search(
+        self, query: str, depth: int, where: dict[str, Any] | None
+    ) -> tuple[list[str], list[float]]:
+        vector = self.embedder.embed_query(query)
+        result = guarded(
+            self.settings,
+            lambda: self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=depth,
+                where=where,
+                include=["distances"],
+            ),
+        )
+        ids = result["ids"][0]
+        distances = (result["distances"] or [[]])[0]
+        return list(ids), [1.0 - float(distance) for distance in distances]
+
+    def _lexical_search(
+        self, snapshot: _Snapshot, query: str, depth: int, where: dict[str, Any] | None
+    ) -> tuple[list[str], list[float]]:
+        mask = None
+        if where:
+            allowed = guarded(self.settings, lambda: self.collection.get(where=where, include=[]))[
+                "ids"
+            ]
+            mask = np.zeros(len(snapshot.ids), dtype=np.float32)
+            for chunk_id in allowed:
+                position = snapshot.positions.get(chunk_id)
+                if position is not None:
+                    mask[position] = 1.0
+        positions = snapshot.lexical.search(query, depth, mask=mask)
+        # BM25 scores are not comparable across queries; the rank is what RRF uses.
+        ids = [snapshot.ids[i] for i in positions]
+        return ids, [1.0 / rank for rank in range(1, len(ids) + 1)]
+
+    def _passages(self, snapshot: _Snapshot, ranked: list[tuple[str, float]]) -> list[Passage]:
+        missing = [chunk_id for chunk_id, _ in ranked if chunk_id not in snapshot.positions]
+        extra: dict[str, tuple[str, dict[str, Any]]] = {}
+        if missing:  # ingested by another process since our snapshot
+            rows = guarded(
+                self.settings,
+                lambda: self.collection.get(ids=missing, include=["documents", "metadatas"]),
+            )
+            for chunk_id, text, meta in zip(
+                rows["ids"], rows["documents"] or [], rows["metadatas"] or [], strict=False
+            ):
+                extra[chunk_id] = (text or "", dict(meta or {}))
+        passages = []
+        for chunk_id, score in ranked:
+            position = snapshot.positions.get(chunk_id)
+            if position is not None:
+                text, meta = snapshot.texts[position], snapshot.metadatas[position]
+            elif chunk_id in extra:
+                text, meta = extra[chunk_id]
+            else:
+                continue
+            passages.append(
+                Passage(
+                    title=str(meta.get("title", "")),
+                    source=str(meta.get("source", "")),
+                    section=str(meta.get("section") or "") or None,
+                    text=text,
+                    score=round(float(score), 6),
+                    chunk_id=chunk_id,
+                )
+            )
+        return passages
+
+    def _count(self) -> int:
+        return int(guarded(self.settings, self.collection.count))
+
+    def _build_snapshot(self) -> _Snapshot:
+        include = ["documents", "metadatas"]
+        rows = guarded(self.settings, lambda: list(iter_rows(self.collection, include=include)))
+        ids = [row["id"] for row in rows]
+        texts = [row["documents"] or "" for row in rows]
+        metadatas = [dict(row["metadatas"] or {}) for row in rows]
+        lexical = LexicalIndex(
+            [
+                index_text(str(meta.get("title", "")), meta.get("section") or None, text)
+                for text, meta in zip(texts, metadatas, strict=True)
+            ]
+        )
+        positions = {chunk_id: index for index, chunk_id in enumerate(ids)}
+        return _Snapshot(ids, texts, metadatas, positions, lexical)
+
+
+def reciprocal_rank_fusion(
+    rankings: list[tuple[float, list[str]]], *, k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: each id scores `sum(weight / (k + rank))`, rank from 1.
+
+    Returns:
+        `(id, score)` pairs, best first (ties keep first-seen order).
+
+    """
+    scores: dict[str, float] = {}
+    for weight, ids in rankings:
+        for rank, chunk_id in enumerate(ids, start=1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
