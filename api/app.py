@@ -1,0 +1,92 @@
+"""The FastAPI application factory and its lifespan (long-lived clients live here).
+
+Run with: switchboard serve   (or: uvicorn --factory api.app:create_app)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from api.errors import install_error_handlers
+from api.routes import health, threads
+from api.settings import Settings, get_settings
+from api.thread_store import ThreadStore
+from db.embedded import start_embedded_postgres
+from db.migrations import apply_migrations
+from db.pool import open_pool
+from graph.builder import build_graph
+from graph.llm import build_chat_model
+from ingestion.embeddings import get_embedder
+
+logger = logging.getLogger(__name__)
+
+
+async def resolve_database_url(settings: Settings) -> str:
+    """Return `DATABASE_URL`, or start the embedded server and return its URL."""
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(start_embedded_postgres, settings.data_dir / "postgres")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the pool, migrate, set up checkpoints, compile the graph; close on exit."""
+    settings: Settings = app.state.settings
+    url = await resolve_database_url(settings)
+    pool = await open_pool(
+        url,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
+    try:
+        async with pool.connection() as conn:
+            await apply_migrations(conn)
+        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await checkpointer.setup()
+        model: BaseChatModel = app.state.model_override or build_chat_model(settings)
+        # Load the local embedding model now, not on the first customer's turn.
+        await get_embedder().aembed_query("warm-up")
+        app.state.pool = pool
+        app.state.graph = build_graph(model).compile(checkpointer=checkpointer)
+        app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)
+        app.state.turn_tasks = set()
+        logger.info("Switchboard ready (model=%s)", settings.model)
+        yield
+        await _finish_running_turns(app.state.turn_tasks, settings.shutdown_grace_seconds)
+    finally:
+        await pool.close()
+
+
+async def _finish_running_turns(tasks: set[asyncio.Task], grace_seconds: float) -> None:
+    """Give running turns the grace period to finish, then cancel the rest."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(set(tasks), timeout=grace_seconds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def create_app(settings: Settings | None = None, *, model: BaseChatModel | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings and a scripted model."""
+    app = FastAPI(
+        title="Switchboard",
+        version="0.1.0",
+        summary="Customer-support agents: triage, billing and returns, streamed over SSE.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.state.model_override = model
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(threads.router)
+    return app

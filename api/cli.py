@@ -1,0 +1,100 @@
+"""The `switchboard` command.
+
+Run with: switchboard serve | token --customer ID | token --staff ID | migrate
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from api.settings import Settings, get_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run a subcommand; return the exit code."""
+    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the API on SWITCHBOARD_HOST:SWITCHBOARD_PORT")
+    serve.add_argument("--host", help="override SWITCHBOARD_HOST")
+    serve.add_argument("--port", type=int, help="override SWITCHBOARD_PORT")
+
+    token = commands.add_parser("token", help="mint a bearer token (development only)")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--customer", metavar="ID", help="customer id to act as")
+    who.add_argument("--staff", metavar="ID", help="staff member id to act as")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds (default SWITCHBOARD_TOKEN_TTL)")
+
+    commands.add_parser("migrate", help="apply pending database migrations and exit")
+
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    if args.command == "token":
+        return _token(settings, args)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    print(f"Switchboard on {base}  (API docs: {base}/docs, health: {base}/healthz)", flush=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from api.auth import mint_token
+
+    if not settings.is_development:
+        print(
+            "switchboard token only works with SWITCHBOARD_ENV=development; "
+            "production tokens come from your identity provider.",
+            file=sys.stderr,
+        )
+        return 2
+    role = "customer" if args.customer else "staff"
+    subject = args.customer or args.staff
+    ttl = args.ttl or settings.token_ttl_seconds
+    print(mint_token(subject, role, secret=settings.jwt_secret.get_secret_value(), ttl_seconds=ttl))
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from api.app import resolve_database_url
+    from db.migrations import apply_migrations
+    from db.pool import open_pool
+
+    pool = await open_pool(
+        await resolve_database_url(settings),
+        min_size=1,
+        max_size=1,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
+    try:
+        async with pool.connection() as conn:
+            applied = await apply_migrations(conn)
+    finally:
+        await pool.close()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

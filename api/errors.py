@@ -1,0 +1,91 @@
+"""API errors: one JSON shape for every 4xx/5xx, with codes a client can switch on."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    """An error the client caused or must react to; rendered as `{"error": {...}}`."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+
+
+class Unauthorized(ApiError):
+    """Missing, malformed, badly signed or expired bearer token."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """Valid token, wrong role for this endpoint."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    """Unknown resource, or one that belongs to someone else (same answer)."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """The resource is busy or already decided; retry later or reload."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (database, model) is down; retry after `Retry-After` seconds."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict:
+    """Return the JSON body shared by every error response."""
+    body: dict = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error in the shared shape."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(
+            error_body(error.code, error.message), error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": list(item.get("loc", ())), "message": item.get("msg", "")}
+            for item in error.errors()
+        ]
+        first = problems[0] if problems else {"loc": [], "message": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
+        message = f"Invalid {where}: {first['message']}"
+        return JSONResponse(error_body("invalid_request", message, problems), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(error.detail)), error.status_code, headers=error.headers
+        )

@@ -1,0 +1,209 @@
+"""Threads: create one, read its history, send a message and stream the reply."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import anyio
+from fastapi import APIRouter, Request, status
+from langchain_core.messages import AIMessage, HumanMessage
+from sse_starlette import EventSourceResponse
+
+from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
+from api.errors import ApiError, Conflict, NotFound
+from api.events import DoneEvent, ErrorEvent, Event, TokenEvent, event_from_payload, event_payload
+from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
+from api.thread_store import ThreadStore
+from api.turns import run_turn, text_of, thread_config
+from graph.context import SupportContext
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/threads", tags=["threads"])
+
+
+class InvalidMessage(ApiError):
+    """The message is empty or too long; nothing was stored."""
+
+    status_code = 422
+    code = "invalid_message"
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ThreadPublic)
+async def create_thread(user: CurrentCustomer, threads: ThreadStoreDep) -> ThreadPublic:
+    """Start a conversation owned by the caller."""
+    record = await threads.create(user.subject)
+    return ThreadPublic(thread_id=record.thread_id, created_at=record.created_at)
+
+
+@router.get("/{thread_id}/messages", response_model=ThreadHistoryPublic)
+async def list_messages(
+    thread_id: str, user: CurrentCustomer, threads: ThreadStoreDep, graph: GraphDep
+) -> ThreadHistoryPublic:
+    """Return the conversation so far (user and assistant messages)."""
+    await _owned(threads, thread_id, user.subject)
+    snapshot = await graph.aget_state(thread_config(thread_id))
+    messages = [
+        public
+        for message in snapshot.values.get("messages", [])
+        if (public := _public_message(message)) is not None
+    ]
+    return ThreadHistoryPublic(
+        thread_id=thread_id,
+        active_agent=snapshot.values.get("active_agent", "triage"),
+        messages=messages,
+    )
+
+
+@router.post(
+    "/{thread_id}/messages",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The turn's events."}},
+)
+async def post_message(
+    thread_id: str,
+    body: MessageCreate,
+    request: Request,
+    user: CurrentCustomer,
+    settings: SettingsDep,
+    threads: ThreadStoreDep,
+    graph: GraphDep,
+) -> EventSourceResponse:
+    """Send a message; the reply streams back as server-sent events."""
+    content = body.content.strip()
+    if not content:
+        raise InvalidMessage("The message is empty: type something before sending.")
+    if len(content) > settings.max_message_chars:
+        raise InvalidMessage(
+            f"The message is {len(content)} characters long; the limit is "
+            f"{settings.max_message_chars}. Shorten it or split it in two."
+        )
+    await _owned(threads, thread_id, user.subject)
+    claim = await threads.claim_turn(thread_id, body.client_message_id)
+    if claim.kind == "running":
+        raise Conflict("This message is already being answered; wait for the reply.")
+    if claim.kind == "busy":
+        raise Conflict(
+            "Another message of this conversation is being answered; send yours when it ends.",
+            headers={"Retry-After": "2"},
+        )
+    if claim.kind == "replay":
+        events = [event_from_payload(e["event"], e["data"]) for e in claim.events or []]
+        return _sse(_replay(events), settings)
+
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    context = SupportContext(
+        customer_id=user.subject,
+        thread_id=thread_id,
+        role=user.role,
+        request_id=request.headers.get("x-request-id") or str(uuid.uuid4()),
+    )
+
+    async def produce() -> None:
+        recorded: list[dict] = []
+        outcome = "completed"
+        try:
+            async for event in run_turn(
+                graph,
+                thread_id=thread_id,
+                content=content,
+                context=context,
+                timeout_seconds=settings.turn_timeout_seconds,
+            ):
+                if isinstance(event, ErrorEvent):
+                    outcome = "failed"
+                if not isinstance(event, TokenEvent | DoneEvent):
+                    recorded.append({"event": event.event, "data": event_payload(event)})
+                queue.put_nowait(event)
+        finally:
+            await threads.finish_turn(
+                thread_id,
+                body.client_message_id,
+                claim.lease or "",
+                status=outcome,  # type: ignore[arg-type]
+                events=recorded,
+            )
+
+    # The turn runs on its own task: a client that disconnects mid-stream does
+    # not cancel it, so the reply still lands in the history.
+    task = asyncio.create_task(produce(), name=f"turn:{thread_id}")
+    tasks: set[asyncio.Task] = request.app.state.turn_tasks
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return _sse(_drain(queue), settings)
+
+
+async def _owned(threads: ThreadStore, thread_id: str, customer_id: str) -> None:
+    if await threads.get_owned(thread_id, customer_id) is None:
+        raise NotFound(f"Thread {thread_id!r} not found.")
+
+
+def _public_message(message: object) -> MessagePublic | None:
+    if isinstance(message, HumanMessage):
+        return MessagePublic(id=message.id, role="user", agent=None, content=text_of(message.content))
+    if isinstance(message, AIMessage) and not message.tool_calls:
+        text = text_of(message.content)
+        if text:
+            return MessagePublic(id=message.id, role="assistant", agent=message.name, content=text)
+    return None
+
+
+async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
+    while True:
+        event = await queue.get()
+        yield event
+        if isinstance(event, DoneEvent):
+            return
+
+
+async def _replay(events: list) -> AsyncIterator[Event]:
+    for event in events:
+        yield event
+    yield DoneEvent(replayed=True)
+
+
+def _sse(events: AsyncIterator[Event], settings: SettingsDep) -> EventSourceResponse:
+    shutdown = anyio.Event()
+
+    async def frames() -> AsyncIterator[dict]:
+        sequence = 0
+        async for event in _until_shutdown(events, shutdown):
+            sequence += 1
+            yield {"event": event.event, "id": str(sequence), "data": json.dumps(event_payload(event))}
+
+    return EventSourceResponse(
+        frames(),
+        ping=settings.sse_ping_seconds,
+        send_timeout=settings.sse_send_timeout_seconds,
+        shutdown_event=shutdown,
+        shutdown_grace_period=settings.shutdown_grace_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _until_shutdown(events: AsyncIterator[Event], shutdown: anyio.Event) -> AsyncIterator[Event]:
+    """Pass events through; on server shutdown, say farewell instead of going silent."""
+    iterator = aiter(events)
+    while True:
+        next_event = asyncio.ensure_future(anext(iterator))
+        stop = asyncio.ensure_future(shutdown.wait())
+        done, _ = await asyncio.wait({next_event, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if next_event in done:
+            stop.cancel()
+            try:
+                event = next_event.result()
+            except StopAsyncIteration:
+                return
+            yield event
+            continue
+        next_event.cancel()
+        yield ErrorEvent(
+            code="server_restarting",
+            message="The service is restarting. Your reply will be in the conversation when you reload.",
+        )
+        yield DoneEvent()
+        return

@@ -1,0 +1,161 @@
+"""Run one chat turn through the graph and translate it into SSE events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
+from langgraph.graph.state import CompiledStateGraph
+
+from api.events import (
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    HandoffEvent,
+    InterruptEvent,
+    MessageEvent,
+    TokenEvent,
+    ToolEvent,
+)
+from graph.context import SupportContext
+from graph.handoffs import handoff_target
+
+logger = logging.getLogger(__name__)
+
+RECURSION_LIMIT = 30
+"""Graph steps per turn; a model stuck calling tools ends with an error event."""
+
+
+def text_of(content: Any) -> str:
+    """Return the text of a message's content (a string or provider content blocks)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
+        )
+    return ""
+
+
+def thread_config(thread_id: str) -> dict:
+    """Return the run config addressing `thread_id`'s checkpoints."""
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+
+
+async def run_turn(
+    graph: CompiledStateGraph,
+    *,
+    thread_id: str,
+    content: str,
+    context: SupportContext,
+    timeout_seconds: float,
+) -> AsyncIterator[Event]:
+    """Stream the events of one turn; always ends with `done`.
+
+    Errors never escape: they become an `error` event, logged with the thread id.
+    """
+    config = thread_config(thread_id)
+    config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
+    snapshot = await graph.aget_state(config)
+    active = snapshot.values.get("active_agent", "triage")
+    message = HumanMessage(content=content, id=str(uuid.uuid4()))
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            stream = graph.astream(
+                {"messages": [message]},
+                config,
+                context=context,
+                stream_mode=["messages", "updates"],
+                subgraphs=True,
+            )
+            async for namespace, mode, chunk in stream:
+                agent = namespace[0].split(":", 1)[0] if namespace else None
+                if mode == "messages":
+                    token = _token(chunk, agent)
+                    if token:
+                        yield token
+                    continue
+                for event in _update_events(chunk, agent, active):
+                    if isinstance(event, HandoffEvent):
+                        active = event.to
+                    yield event
+    except TimeoutError:
+        logger.warning("turn on thread %s timed out after %ss", thread_id, timeout_seconds)
+        yield ErrorEvent(
+            code="turn_timeout",
+            message="This is taking longer than it should. Please try again in a moment.",
+        )
+    except GraphRecursionError:
+        logger.warning("turn on thread %s hit the recursion limit", thread_id)
+        yield ErrorEvent(
+            code="turn_too_long",
+            message="I got stuck working on that. Could you rephrase or split the request?",
+        )
+    except Exception:
+        logger.exception("turn on thread %s failed", thread_id)
+        yield ErrorEvent(
+            code="internal_error",
+            message="Something went wrong on our side. Please try again.",
+        )
+    yield DoneEvent()
+
+
+def _token(chunk: tuple[Any, dict], agent: str | None) -> TokenEvent | None:
+    message, _metadata = chunk
+    if not isinstance(message, AIMessageChunk) or agent is None:
+        return None
+    delta = text_of(message.content)
+    return TokenEvent(delta=delta, agent=agent) if delta else None
+
+
+def _update_events(update: dict, agent: str | None, active: str) -> list[Event]:
+    events: list[Event] = []
+    for node, value in update.items():
+        if node == "__interrupt__":
+            events.extend(_interrupt_events(value))
+            continue
+        if not isinstance(value, dict):
+            continue
+        if agent is None:
+            new_agent = value.get("active_agent")
+            if new_agent and new_agent != active:
+                events.append(HandoffEvent(from_agent=active, to=new_agent))
+                active = new_agent
+            continue
+        for message in value.get("messages", []):
+            events.extend(_message_events(message, agent))
+    return events
+
+
+def _message_events(message: Any, agent: str) -> list[Event]:
+    if isinstance(message, AIMessage):
+        calls = [c for c in message.tool_calls if not handoff_target(c["name"])]
+        if calls:
+            return [ToolEvent(name=c["name"], status="started", agent=agent) for c in calls]
+        text = text_of(message.content)
+        if text and not message.tool_calls:
+            return [MessageEvent(role="assistant", agent=agent, content=text)]
+    if isinstance(message, ToolMessage) and not handoff_target(message.name or ""):
+        status = "failed" if message.status == "error" else "completed"
+        return [ToolEvent(name=message.name or "tool", status=status, agent=agent)]
+    return []
+
+
+def _interrupt_events(interrupts: Any) -> list[Event]:
+    events: list[Event] = []
+    for item in interrupts or ():
+        value = getattr(item, "value", None)
+        if isinstance(value, dict) and "approval_id" in value:
+            events.append(
+                InterruptEvent(
+                    approval_id=str(value["approval_id"]),
+                    action=str(value.get("action", "")),
+                    summary=str(value.get("summary", "")),
+                )
+            )
+    return events

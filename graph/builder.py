@@ -1,0 +1,49 @@
+"""Build the support graph: triage hands off to billing or returns, and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+
+from graph.agents import build_agent
+from graph.context import SupportContext
+from graph.handoffs import make_handoff_tool
+from graph.prompts import SYSTEM_PROMPTS
+from graph.routing import route_to_active_agent
+from graph.state import AGENTS, AgentName, SupportState
+
+Toolkit = Mapping[AgentName, Sequence[BaseTool]]
+"""Domain tools per agent (handoff tools are added by the builder)."""
+
+HANDOFFS: dict[AgentName, tuple[AgentName, ...]] = {
+    "triage": ("billing", "returns"),
+    "billing": ("returns", "triage"),
+    "returns": ("billing", "triage"),
+}
+
+
+def build_graph(model: BaseChatModel, toolkit: Toolkit | None = None) -> StateGraph:
+    """Return the uncompiled support graph.
+
+    Persistence is the caller's business: the API compiles it with the Postgres
+    saver, `graph/studio.py` without one, tests with whatever saver they need.
+
+    Args:
+        model: The chat model every agent uses.
+        toolkit: Extra domain tools per agent; each agent only gets its own.
+    """
+    toolkit = toolkit or {}
+    graph = StateGraph(SupportState, context_schema=SupportContext)
+    for agent in AGENTS:
+        tools = [*toolkit.get(agent, ()), *(make_handoff_tool(t) for t in HANDOFFS[agent])]
+        graph.add_node(
+            agent,
+            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent]),
+            destinations=HANDOFFS[agent],
+        )
+        graph.add_edge(agent, END)
+    graph.add_conditional_edges(START, route_to_active_agent, list(AGENTS))
+    return graph

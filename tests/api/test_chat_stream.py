@@ -1,0 +1,132 @@
+"""Chatting over HTTP: threads, the SSE event stream, history and ownership."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.settings import Settings
+from tests.conftest import auth, running_app
+from tests.scripted_model import ScriptedChatModel, call, say
+from tests.sse import names, parse_sse, post_message
+
+
+async def _thread(client, headers) -> str:  # type: ignore[no-untyped-def]
+    response = await client.post("/v1/threads", headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()["thread_id"]
+
+
+async def test_message_streams_handoff_tokens_message_and_done(settings: Settings) -> None:
+    model = ScriptedChatModel(
+        replies=[call("transfer_to_billing"), say("Your invoice INV-1042 is on its way.")]
+    )
+    async with running_app(settings, model) as client:
+        headers = auth("cust-1")
+        thread_id = await _thread(client, headers)
+        response = await post_message(client, thread_id, "I need my invoice", headers)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    assert names(events) == ["handoff", "token", "message", "done"]
+    assert events[0].data == {"from": "triage", "to": "billing"}
+    tokens = [e.data for e in events if e.event == "token"]
+    assert {t["agent"] for t in tokens} == {"billing"}
+    assert "".join(t["delta"] for t in tokens) == "Your invoice INV-1042 is on its way."
+    message = next(e for e in events if e.event == "message")
+    assert message.data == {
+        "role": "assistant",
+        "agent": "billing",
+        "content": "Your invoice INV-1042 is on its way.",
+    }
+    assert [int(e.id) for e in events if e.id] == list(range(1, len(events) + 1))
+
+
+async def test_history_lists_user_and_assistant_messages_with_active_agent(
+    settings: Settings,
+) -> None:
+    model = ScriptedChatModel(replies=[call("transfer_to_returns"), say("Order 1042 shipped.")])
+    async with running_app(settings, model) as client:
+        headers = auth("cust-2")
+        thread_id = await _thread(client, headers)
+        await post_message(client, thread_id, "where is order 1042?", headers)
+        history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
+
+    assert history["active_agent"] == "returns"
+    assert [(m["role"], m["agent"], m["content"]) for m in history["messages"]] == [
+        ("user", None, "where is order 1042?"),
+        ("assistant", "returns", "Order 1042 shipped."),
+    ]
+
+
+async def test_next_turn_goes_straight_to_the_agent_holding_the_thread(settings: Settings) -> None:
+    model = ScriptedChatModel(
+        replies=[call("transfer_to_billing"), say("Refund noted."), say("Still billing here.")]
+    )
+    async with running_app(settings, model) as client:
+        headers = auth("cust-3")
+        thread_id = await _thread(client, headers)
+        await post_message(client, thread_id, "refund please", headers)
+        second = parse_sse((await post_message(client, thread_id, "and when?", headers)).text)
+
+    assert "handoff" not in names(second)
+    assert next(e for e in second if e.event == "message").data["agent"] == "billing"
+    # The third model call was billing's: it had billing's tools, not triage's.
+    assert model.bound_tools[-1] == ["transfer_to_returns", "transfer_to_triage"]
+
+
+async def test_another_customers_thread_is_not_found(settings: Settings) -> None:
+    model = ScriptedChatModel(replies=[say("Hello!")])
+    async with running_app(settings, model) as client:
+        owner = auth("cust-owner")
+        thread_id = await _thread(client, owner)
+        await post_message(client, thread_id, "hi", owner)
+        stranger = auth("cust-stranger")
+        read = await client.get(f"/v1/threads/{thread_id}/messages", headers=stranger)
+        write = await post_message(client, thread_id, "let me in", stranger)
+
+    for response in (read, write):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_retried_client_message_id_replays_without_running_the_turn_again(
+    settings: Settings,
+) -> None:
+    model = ScriptedChatModel(replies=[say("Hi, how can I help?")])
+    async with running_app(settings, model) as client:
+        headers = auth("cust-4")
+        thread_id = await _thread(client, headers)
+        first = parse_sse(
+            (await post_message(client, thread_id, "hello", headers, client_message_id="m-1")).text
+        )
+        again = parse_sse(
+            (await post_message(client, thread_id, "hello", headers, client_message_id="m-1")).text
+        )
+        history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
+
+    assert len(model.seen) == 1  # the model ran once
+    assert next(e for e in first if e.event == "message").data == next(
+        e for e in again if e.event == "message"
+    ).data
+    assert again[-1].data == {"replayed": True}
+    assert [m["content"] for m in history["messages"]] == ["hello", "Hi, how can I help?"]
+
+
+async def test_model_failure_ends_the_turn_with_an_error_event(settings: Settings) -> None:
+    model = ScriptedChatModel(replies=[])  # raises: the script is empty
+    async with running_app(settings, model) as client:
+        headers = auth("cust-5")
+        thread_id = await _thread(client, headers)
+        events = parse_sse((await post_message(client, thread_id, "hello?", headers)).text)
+
+    assert names(events) == ["error", "done"]
+    assert events[0].data["code"] == "internal_error"
+
+
+@pytest.mark.parametrize("role", ["staff"])
+async def test_staff_token_cannot_chat_as_a_customer(settings: Settings, role: str) -> None:
+    async with running_app(settings, ScriptedChatModel()) as client:
+        response = await client.post("/v1/threads", headers=auth("agent-7", role))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
