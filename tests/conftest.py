@@ -111,6 +111,7 @@ async def running_app(
     async with LifespanManager(app, startup_timeout=120, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            client.app = app  # type: ignore[attr-defined]  # for tests that poke at app.state
             yield client
 
 

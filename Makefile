@@ -1,0 +1,55 @@
+# Switchboard — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# Stamp files: reinstall only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-test
+
+.PHONY: help run test lint typecheck format studio token clean-data
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON_BOOT) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	# torch first: pip takes the local CPU wheel instead of a multi-GB CUDA build.
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e .
+	@touch $@
+
+$(TEST_INSTALLED): $(INSTALLED) pyproject.toml
+	$(PIP) install -q -e ".[test]"
+	@touch $@
+
+run: $(INSTALLED) ## Start the service on embedded defaults (http://127.0.0.1:8000)
+	$(VENV)/bin/switchboard serve
+
+test: $(TEST_INSTALLED) ## Run the whole test suite (real Postgres: DATABASE_URL or embedded)
+	$(PY) -m pytest
+
+lint: $(TEST_INSTALLED) ## Lint and check formatting (ruff)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(TEST_INSTALLED) ## Format the code (ruff)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: $(TEST_INSTALLED) ## Type-check the packages (mypy)
+	$(VENV)/bin/mypy
+
+studio: $(TEST_INSTALLED) ## Serve the graph to LangGraph Studio (langgraph dev)
+	LANGSMITH_TRACING=$${LANGSMITH_TRACING:-false} $(VENV)/bin/langgraph dev --no-browser
+
+token: $(INSTALLED) ## Mint a dev token: make token ROLE=customer ID=cust-001
+	@$(VENV)/bin/switchboard token --$${ROLE:-customer} $${ID:-cust-001}
+
+clean-data: ## Delete the embedded database and indexes under .data/
+	rm -rf .data
