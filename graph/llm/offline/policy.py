@@ -1,0 +1,237 @@
+"""Decide the offline model's next move: a reply in words or one tool call.
+
+The agent is inferred from the bound handoff tools (see `BoundTools.role`):
+triage routes, specialists serve their department through the rule table in
+`rules.py` and hand over what belongs to the other specialist. Two guards keep
+a turn finite: no agent hands off once a handoff already happened this turn,
+and no tool is called twice with the same arguments in one turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from graph.llm.offline import replies
+from graph.llm.offline.bound_tools import AgentRole, BoundTools
+from graph.llm.offline.conversation import HANDOFF_PREFIX, Turn, read_turn
+from graph.llm.offline.entities import Entities, extract_entities
+from graph.llm.offline.intents import (
+    MIN_CONFIDENCE,
+    UNCLEAR,
+    Department,
+    IntentPrediction,
+    classify,
+)
+from graph.llm.offline.render import render_tool_result
+from graph.llm.offline.rules import Facts, plan_tool_call
+
+RELATED_SPECIALIST_SCORE = 0.45
+"""Triage hands a policy question it cannot look up to a specialist this related to it."""
+
+_KEYWORDS: Mapping[Department, re.Pattern[str]] = {
+    "billing": re.compile(
+        r"\b(bill(?:ing|ed)?|charge[sd]?|invoices?|refunds?|payments?|pa(?:y|id)|card|"
+        r"subscription|money)\b",
+        re.IGNORECASE,
+    ),
+    "returns": re.compile(
+        r"\b(returns?|returning|orders?|deliver(?:y|ed)|shipping|shipment|package|parcel|"
+        r"exchange|cancel\w*|tracking|damaged|broken)\b",
+        re.IGNORECASE,
+    ),
+}
+_TOPIC_ONLY = re.compile(
+    r"^\W*(?:it'?s\s+|it\s+is\s+)?(?:about\s+)?(?:the\s+)?(billing|returns?)\W*$", re.IGNORECASE
+)
+"""A message naming only a department, e.g. the answer to triage's clarifying question."""
+
+_BARE_REFERENCE = re.compile(
+    r"^\W*(?:(?:it'?s|it\s+is|that'?s|sure|yes|ok|here|the|my|order|invoice|rma|number|no|nr|"
+    r"id|is)\W*)*(?:#?\d{3,}|INV-?\d+|RMA-?[A-Z0-9]+)\W*$",
+    re.IGNORECASE,
+)
+"""A message that is only an order, invoice or RMA number, e.g. "it's #1042"."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer the customer in words."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class CallTool:
+    """Call one bound tool."""
+
+    name: str
+    args: dict[str, Any]
+
+
+Decision = Reply | CallTool
+
+
+def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] | None) -> Decision:
+    """Choose the next move for the agent these tools are bound to.
+
+    Args:
+        messages: The full history, system message first.
+        tools: The bound tools in OpenAI format.
+
+    Returns:
+        A `Reply` or a `CallTool` for a bound tool.
+
+    """
+    bound = BoundTools.from_openai(tools)
+    role = bound.role
+    turn = read_turn(messages)
+    if not turn.user_text:
+        return Reply(replies.greeting(role))
+    result = turn.last_result
+    if result is not None and not result.name.startswith(HANDOFF_PREFIX):
+        return Reply(render_tool_result(result.name, result.content, turn.user_text))
+
+    prediction = understand(turn)
+    entities = extract_entities(turn.user_text)
+    for earlier in turn.earlier_user_texts:
+        entities = entities.merged_with(extract_entities(earlier))
+    step = _Step(turn, bound, role, prediction, entities)
+    if role == "triage":
+        return step.as_triage()
+    if role in ("billing", "returns"):
+        return step.as_specialist(role)
+    return step.as_assistant()
+
+
+def understand(turn: Turn) -> IntentPrediction:
+    """Classify the latest message, leaning on context when it is unclear alone.
+
+    A short answer to a clarifying question ("the refund", "it's about a
+    return") is routed by its keywords; a bare reference ("1042") is read
+    together with the customer's previous message.
+    """
+    if turn.earlier_user_texts and _BARE_REFERENCE.match(turn.user_text):
+        # "1042" answering "Which order is this about?" continues the last request.
+        return classify(f"{turn.earlier_user_texts[0]} {turn.user_text}")
+    prediction = classify(turn.user_text)
+    if not prediction.unsure:
+        return prediction
+    matches = [dept for dept, pattern in _KEYWORDS.items() if pattern.search(turn.user_text)]
+    if len(matches) == 1:
+        intent, score = prediction.best_in(matches[0])
+        return replace(
+            prediction, intent=intent, department=matches[0], confidence=score, unsure=False
+        )
+    if turn.earlier_user_texts:
+        combined = classify(f"{turn.earlier_user_texts[0]} {turn.user_text}")
+        if not combined.unsure:
+            return combined
+    return prediction
+
+
+@dataclass(frozen=True)
+class _Step:
+    turn: Turn
+    tools: BoundTools
+    role: AgentRole
+    prediction: IntentPrediction
+    entities: Entities
+
+    def as_triage(self) -> Decision:
+        prediction = self.prediction
+        if prediction.unsure:
+            return Reply(replies.clarify(self.role))
+        if prediction.department in ("billing", "returns"):
+            return self._hand_off(prediction.department) or Reply(
+                replies.department_answer(prediction.intent, self.entities, self.role)
+            )
+        if prediction.intent == "policy_question":
+            planned = self._use_tool("policy_question")
+            if planned is not None:
+                return planned
+            specialists: tuple[Department, ...] = ("billing", "returns")
+            related = max(specialists, key=prediction.department_score)
+            if prediction.department_score(related) >= RELATED_SPECIALIST_SCORE:
+                handoff = self._hand_off(related)
+                if handoff is not None:
+                    return handoff
+            return Reply(replies.no_knowledge_base(self.role))
+        return self._general()
+
+    def as_specialist(self, own: Department) -> Decision:
+        prediction = self.prediction
+        other: Department = "returns" if own == "billing" else "billing"
+        intent = prediction.intent
+        if intent == UNCLEAR:
+            return Reply(replies.clarify(self.role))
+        if prediction.unsure or (prediction.department == other and self.turn.handed_off):
+            # Triage sent the customer here, so read the message as this department's.
+            intent, score = prediction.best_in(own)
+            if score < MIN_CONFIDENCE:
+                return Reply(replies.clarify(self.role))
+        elif prediction.department == other:
+            handoff = self._hand_off(other)
+            if handoff is not None:
+                return handoff
+        elif prediction.department != own:
+            return self._general()
+        elif _TOPIC_ONLY.match(self.turn.user_text):
+            return Reply(replies.clarify(self.role))
+        return self._serve(intent)
+
+    def as_assistant(self) -> Decision:
+        prediction = self.prediction
+        if prediction.unsure:
+            return Reply(replies.clarify(self.role))
+        if prediction.department in ("billing", "returns"):
+            return self._serve(prediction.intent)
+        return self._general()
+
+    def _general(self) -> Decision:
+        intent = self.prediction.intent
+        if intent == "greeting":
+            return Reply(replies.greeting(self.role))
+        if intent == "thanks_goodbye":
+            return Reply(replies.goodbye())
+        if intent == "human_agent":
+            return self._use_tool(intent) or Reply(replies.human_agent(self.role))
+        if intent == "policy_question":
+            return self._use_tool(intent) or Reply(replies.no_knowledge_base(self.role))
+        return Reply(replies.decline(self.role))
+
+    def _use_tool(self, intent: str) -> Decision | None:
+        """Call the rule table's tool for `intent`, or ask for what it lacks.
+
+        Returns None when no rule's tool for `intent` is bound.
+        """
+        facts = Facts(text=self.turn.user_text, entities=self.entities)
+        already_called = {call.key for call in self.turn.calls}
+        plan = plan_tool_call(intent, self.tools, facts, already_called)
+        if plan.call is not None:
+            return CallTool(*plan.call)
+        if plan.missing is not None:
+            return Reply(replies.ask_for(plan.missing))
+        return None
+
+    def _serve(self, intent: str) -> Decision:
+        """Serve a department intent with a tool, or in words when none is bound."""
+        return self._use_tool(intent) or Reply(
+            replies.department_answer(intent, self.entities, self.role)
+        )
+
+    def _hand_off(self, department: str) -> CallTool | None:
+        """Transfer to `department`, unless that tool is unbound or a handoff already happened."""
+        name = f"{HANDOFF_PREFIX}{department}"
+        spec = self.tools.get(name)
+        if spec is None or self.turn.handed_off:
+            return None
+        args: dict[str, Any] = {}
+        if "reason" in spec.properties:
+            topic = self.prediction.intent.replace("_", " ")
+            args["reason"] = f"Customer needs help with {topic}: {self.turn.user_text[:200]}"
+        return CallTool(name, args)

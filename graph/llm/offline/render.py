@@ -1,0 +1,182 @@
+"""Turn tool results into answers for the customer.
+
+Tool results are JSON strings or plain text. Knowledge-base results get their
+own treatment: the most relevant sentences of the best passages, chosen by
+embedding similarity to the question, with the sources cited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from ingestion.embeddings import get_embedder
+
+KNOWLEDGE_TOOL = "search_knowledge_base"
+
+RELEVANCE_FLOOR = 0.35
+"""A sentence less similar than this to the question does not answer it."""
+SENTENCE_SPREAD = 0.12
+"""Sentences this close to the best one are quoted alongside it."""
+MAX_SENTENCES = 3
+MAX_PASSAGES = 2
+MAX_LINES = 8
+
+NOT_IN_HELP_CENTER = (
+    "I couldn't find that in our help center, and I'd rather not guess. I can pass your "
+    "question to a colleague, or help with anything about a charge, an order or a return."
+)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+
+
+def render_tool_result(name: str, content: str, question: str) -> str:
+    """Compose the answer to the customer from a tool's result.
+
+    Args:
+        name: The tool that produced the result.
+        content: The result: JSON or plain text.
+        question: The customer's message, for knowledge-base answers.
+
+    """
+    data = _parse(content)
+    if name == KNOWLEDGE_TOOL and isinstance(data, dict) and "passages" in data:
+        return answer_from_passages(data.get("passages") or [], question)
+    if isinstance(data, dict) and data.get("error"):
+        return _apologise(str(data["error"]))
+    if isinstance(data, dict):
+        lines = _describe_mapping(data)
+        return _lead(name) + "\n" + "\n".join(lines[:MAX_LINES]) if lines else _lead(name)
+    if isinstance(data, list):
+        if not data:
+            return "I looked, but there's nothing on record for that yet."
+        items = [f"- {_summarise(item)}" for item in data[:MAX_LINES]]
+        more = f"\n…and {len(data) - MAX_LINES} more." if len(data) > MAX_LINES else ""
+        noun = "result" if len(data) == 1 else "results"
+        return f"I found {len(data)} {noun}:\n" + "\n".join(items) + more
+    text = str(data).strip()
+    if not text:
+        return "That's done, though the system didn't return any details."
+    if text.lower().startswith("error"):
+        # The graph's tool-error text (`graph.agents.format_tool_error`) ends
+        # with advice meant for the model, not the customer.
+        reason = re.sub(r"^error:\s*", "", text, flags=re.IGNORECASE)
+        return _apologise(re.split(r"\.\s+Check the arguments", reason)[0])
+    return text
+
+
+def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
+    """Answer from the best knowledge passages, quoting their most relevant sentences.
+
+    Returns:
+        The answer with a `Source: <title> (<source>)` line per passage used, or
+        `NOT_IN_HELP_CENTER` when no sentence is relevant enough.
+
+    """
+    ranked = sorted(
+        (passage for passage in passages if str(passage.get("text") or "").strip()),
+        key=lambda passage: -float(passage.get("score") or 0.0),
+    )[:MAX_PASSAGES]
+    candidates: list[tuple[int, int, str]] = []
+    for passage_index, passage in enumerate(ranked):
+        for sentence_index, sentence in enumerate(_sentences(str(passage["text"]))):
+            candidates.append((passage_index, sentence_index, sentence))
+    if not candidates or not question.strip():
+        return NOT_IN_HELP_CENTER
+    embedder = get_embedder()
+    similarities = embedder.embed([sentence for _, _, sentence in candidates]) @ (
+        embedder.embed_query(question)
+    )
+    best = float(np.max(similarities))
+    if best < RELEVANCE_FLOOR:
+        return NOT_IN_HELP_CENTER
+    threshold = max(RELEVANCE_FLOOR, best - SENTENCE_SPREAD)
+    order = np.argsort(-similarities, kind="stable")
+    chosen = sorted(
+        candidates[index] for index in order[:MAX_SENTENCES] if similarities[index] >= threshold
+    )
+    used = sorted({passage_index for passage_index, _, _ in chosen})
+    answer = " ".join(sentence for _, _, sentence in chosen)
+    sources = []
+    for passage_index in used:
+        passage = ranked[passage_index]
+        title = str(passage.get("title") or "Help center")
+        source = str(passage.get("source") or "").strip()
+        sources.append(f"Source: {title} ({source})" if source else f"Source: {title}")
+    return answer + "\n\n" + "\n".join(dict.fromkeys(sources))
+
+
+def _parse(content: str) -> Any:
+    try:
+        return json.loads(content)
+    except (json.JSONDecodeError, TypeError):
+        return content
+
+
+def _sentences(text: str) -> list[str]:
+    parts = (part.strip() for part in _SENTENCE_END.split(text.strip()))
+    return [part.lstrip("#*- ").strip() for part in parts if len(part.strip()) > 3]
+
+
+def _apologise(error: str) -> str:
+    error = error.rstrip(".")
+    hint = (
+        " Could you double-check the number?"
+        if re.search(r"not found|no such|unknown|does not exist", error, re.IGNORECASE)
+        else " Would you like me to try something else, or pass this to a colleague?"
+    )
+    return f"Sorry, I couldn't complete that: {error}.{hint}"
+
+
+def _lead(name: str) -> str:
+    verb = name.split("_", 1)[0]
+    if verb in {"get", "list", "track", "check", "explain", "search", "payment"}:
+        return "Here's what I found:"
+    return "Here's the outcome of your request:"
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").strip().capitalize()
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, str):
+        return value.replace("_", " ") if re.fullmatch(r"[a-z_]+", value) else value
+    return str(value)
+
+
+def _summarise(item: Any) -> str:
+    if isinstance(item, dict):
+        return ", ".join(
+            f"{_label(key).lower()} {_value(value)}"
+            for key, value in item.items()
+            if not isinstance(value, dict | list)
+        )[:200]
+    return _value(item)
+
+
+def _describe_mapping(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"- {_label(key)}: {_summarise(value)}")
+        elif isinstance(value, list):
+            if value and all(isinstance(item, dict) for item in value):
+                lines.append(f"- {_label(key)}:")
+                lines.extend(f"  - {_summarise(item)}" for item in value[:5])
+            else:
+                lines.append(
+                    f"- {_label(key)}: {', '.join(_value(item) for item in value) or 'none'}"
+                )
+        else:
+            lines.append(f"- {_label(key)}: {_value(value)}")
+    return lines
