@@ -23,6 +23,7 @@ from db.migrations import apply_migrations
 from db.pool import open_pool
 from graph.builder import build_graph
 from graph.llm import build_chat_model
+from graph.llm.offline import classify
 from ingestion.embeddings import get_embedder
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await checkpointer.setup()
         model: BaseChatModel = app.state.model_override or build_chat_model(settings)
-        # Load the local embedding model now, not on the first customer's turn.
+        # Load the local models now, not on the first customer's turn.
         await get_embedder().aembed_query("warm-up")
+        await asyncio.to_thread(classify, "hello")
         app.state.pool = pool
         app.state.graph = build_graph(model).compile(checkpointer=checkpointer)
         app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)

@@ -130,3 +130,19 @@ async def test_staff_token_cannot_chat_as_a_customer(settings: Settings, role: s
         response = await client.post("/v1/threads", headers=auth("agent-7", role))
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_offline_model_routes_and_streams_over_http(settings: Settings) -> None:
+    async with running_app(settings) as client:  # no override: the configured offline model
+        headers = auth("cust-offline")
+        thread_id = await _thread(client, headers)
+        events = parse_sse(
+            (await post_message(client, thread_id, "I was charged twice for order 1042", headers)).text
+        )
+
+    assert names(events)[0] == "handoff"
+    assert events[0].data == {"from": "triage", "to": "billing"}
+    assert names(events)[-2:] == ["message", "done"]
+    streamed = "".join(e.data["delta"] for e in events if e.event == "token")
+    assert streamed == events[-2].data["content"]
+    assert "1042" in streamed
