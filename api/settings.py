@@ -8,6 +8,7 @@ list the same names.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -87,6 +88,47 @@ class Settings(BaseSettings):
     kb_top_k: int = Field(4, alias="SWITCHBOARD_KB_TOP_K", ge=1, le=20)
     """Passages the `search_knowledge_base` tool returns to the model."""
 
+    # --- Guards (issue 5; graph/guards) -----------------------------------------------
+    guard_banned_substrings: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SWITCHBOARD_GUARD_BANNED_SUBSTRINGS"
+    )
+    """Comma-separated substrings that block a user message (case-insensitive)."""
+    guard_banned_patterns: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SWITCHBOARD_GUARD_BANNED_PATTERNS"
+    )
+    """Regular expressions that block a user message: comma-separated, or a JSON
+    list when a pattern contains a comma."""
+    guard_injection_threshold: float = Field(
+        0.6, alias="SWITCHBOARD_GUARD_INJECTION_THRESHOLD", gt=0, lt=1
+    )
+    """Probability above which the bundled injection classifier blocks a message
+    (also used for tool results); lower catches more and refuses more."""
+    guard_max_tokens: int = Field(1024, alias="SWITCHBOARD_GUARD_MAX_TOKENS", gt=0)
+    """Longest user message in cl100k_base tokens; longer ones are refused."""
+    allowed_link_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["example-store.com"], alias="SWITCHBOARD_ALLOWED_LINK_DOMAINS"
+    )
+    """Comma-separated domains (subdomains included) that replies may link to;
+    other links are removed from the reply."""
+    guard_model_dir: Path | None = Field(None, alias="SWITCHBOARD_GUARD_MODEL_DIR")
+    """Folder of local Hugging Face models; subfolders `prompt-injection`,
+    `toxicity`, `ner` and `no-refusal` enable those llm-guard scanners."""
+    guard_prompt_injection_model: Path | None = Field(
+        None, alias="SWITCHBOARD_GUARD_PROMPT_INJECTION_MODEL"
+    )
+    """Local model dir for llm-guard PromptInjection (label `INJECTION`); overrides
+    `<model_dir>/prompt-injection`."""
+    guard_toxicity_model: Path | None = Field(None, alias="SWITCHBOARD_GUARD_TOXICITY_MODEL")
+    """Local model dir for llm-guard Toxicity (input and output)."""
+    guard_ner_model: Path | None = Field(None, alias="SWITCHBOARD_GUARD_NER_MODEL")
+    """Local token-classification model dir adding names/addresses to PII redaction."""
+    guard_no_refusal_model: Path | None = Field(None, alias="SWITCHBOARD_GUARD_NO_REFUSAL_MODEL")
+    """Local model dir for llm-guard NoRefusal; without it NoRefusalLight is used."""
+    guard_use_onnx: bool = Field(False, alias="SWITCHBOARD_GUARD_USE_ONNX")
+    """Load the model dirs above with ONNX Runtime (needs `llm-guard[onnxruntime]`)."""
+    guard_require_models: bool = Field(False, alias="SWITCHBOARD_GUARD_REQUIRE_MODELS")
+    """Fail start-up when a configured model cannot load, instead of skipping it."""
+
     # --- Tracing (read by the LangSmith client itself; listed for validation) ----
     langsmith_tracing: bool = Field(
         False, validation_alias=AliasChoices("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2")
@@ -98,6 +140,18 @@ class Settings(BaseSettings):
     @field_validator("fallback_models", mode="before")
     @classmethod
     def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "guard_banned_substrings", "guard_banned_patterns", "allowed_link_domains", mode="before"
+    )
+    @classmethod
+    def _split_guard_lists(cls, value: object) -> object:
+        # A JSON list allows commas inside regular expressions.
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

@@ -1,0 +1,73 @@
+"""Undo the cheap encodings attackers wrap instructions in, so detectors see the payload."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+
+from graph.guards.invisible import fold_confusables
+
+_B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}){8,}\b")
+_SPACED = re.compile(r"(?:\b\w[ .\-_*]{1,3}){4,}\w\b")
+_LEET = str.maketrans({"4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w{3,}\b", re.IGNORECASE)
+
+
+def _printable_ascii(raw: bytes) -> str | None:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    letters = sum(c.isalpha() or c == " " for c in decoded)
+    return decoded if decoded and letters / len(decoded) > 0.8 and " " in decoded else None
+
+
+def decoded_blobs(text: str) -> list[str]:
+    """Return readable text hidden in base64 or hex runs of `text`."""
+    found = []
+    for blob in _B64.findall(text):
+        try:
+            raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if (decoded := _printable_ascii(raw)) is not None:
+            found.append(decoded)
+    for blob in _HEX.findall(text):
+        if (decoded := _printable_ascii(bytes.fromhex(blob))) is not None:
+            found.append(decoded)
+    return found
+
+
+def _collapse_spaced(match: re.Match[str]) -> str:
+    chunk = match.group(0)
+    # "I g n o r e   y o u r" → words are separated by the wider gaps.
+    words = re.split(r"\s{2,}|[ .\-_*]{3,}", chunk)
+    return " ".join(re.sub(r"[ .\-_*]", "", w) for w in words)
+
+
+def variants(text: str) -> list[str]:
+    """Return readings of `text` worth scanning; the first is the text itself.
+
+    Adds: look-alike letters folded, base64/hex payloads decoded, spaced or
+    dotted letters joined, leetspeak undone, ROT13 when the text asks for it,
+    and the reversed text when it mentions reading backwards.
+    """
+    out = [text]
+    folded = fold_confusables(text)
+    if folded != text:
+        out.append(folded)
+    out += decoded_blobs(folded)
+    collapsed = _SPACED.sub(_collapse_spaced, folded)
+    if collapsed != folded:
+        out.append(collapsed)
+    if len(_LEET_WORD.findall(folded)) >= 2:
+        out.append(_LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), folded))
+    lowered = folded.lower()
+    if "rot13" in lowered or "rot-13" in lowered:
+        out.append(codecs.decode(folded, "rot13"))
+    if "backward" in lowered or "reverse" in lowered:
+        out.append(folded[::-1])
+    return list(dict.fromkeys(v for v in out if v.strip()))

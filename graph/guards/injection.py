@@ -1,0 +1,200 @@
+"""Our offline prompt-injection and jailbreak detector.
+
+A logistic regression over three feature groups: the all-MiniLM-L6-v2 sentence
+embedding (shared with intent and retrieval through `embed_query`), character
+n-gram TF-IDF (catches wording and obfuscation the embedding smooths over) and a
+few hand-written indicators (role tags, "ignore … instructions", encoded
+payloads). It is trained at start-up on `data/injection_train.jsonl`, a corpus
+written for Switchboard; the training-set embeddings are cached as a `.npy`
+file under the data dir (no pickles), so a warm start trains in well under a
+second. `data/injection_heldout.jsonl` is never used here: the benchmark and
+tests measure on it.
+
+The detector follows llm-guard's scanner protocol, so it can sit in an
+llm-guard `scan_prompt` list: `scan(prompt) -> (sanitized_prompt, is_valid, risk_score)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from graph.guards.deobfuscate import decoded_blobs, variants
+from graph.guards.invisible import fold_confusables, has_mixed_script_words
+
+logger = logging.getLogger(__name__)
+
+TRAIN_FILE = "injection_train.jsonl"
+HELDOUT_FILE = "injection_heldout.jsonl"
+
+_INDICATORS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\b(ignore|disregard|forget|override|bypass|skip|drop|set aside)\b.{0,40}"
+        r"\b(instruction|rule|guideline|polic|prompt|directive|restriction|programming|constraint)",
+        r"\b(system|developer|hidden|initial|secret)\s*(prompt|message|instruction|note)",
+        r"</?\s*(system|assistant|user|admin|inst|instructions|im_start|im_end|tool_result)\b|<\|",
+        r"\b(DAN|jailbr\w*|developer mode|unrestricted|unfiltered|no (rules|restrictions|limits))\b",
+        r"\b(you are now|from now on|pretend|act as|roleplay|role-play|simulate)\b",
+        r"\b(all|every)\s+(customers?|orders?|users?|accounts?)\b",
+        r"\b(verbatim|word for word|repeat (the|everything)|print your|reveal)\b",
+        r"\b(ignor|oubli|vergiss|olvida|dimentica|esque[cç]|negeer|vergeet)\w*",
+    )
+]
+
+
+class Embedder(Protocol):
+    """What the detector needs from `ingestion.embeddings.LocalEmbedder`."""
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...  # noqa: D102
+
+    def embed_query(self, text: str) -> np.ndarray: ...  # noqa: D102
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledMessage:
+    """One corpus row."""
+
+    text: str
+    label: int
+    """1 = attack, 0 = benign."""
+    family: str
+
+
+def load_corpus(name: str) -> list[LabelledMessage]:
+    """Read a bundled JSONL corpus (`injection_train.jsonl` or `injection_heldout.jsonl`)."""
+    rows = []
+    with resources.files("graph.guards").joinpath("data").joinpath(name).open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                rows.append(LabelledMessage(r["text"], int(r["label"] == "attack"), r["family"]))
+    return rows
+
+
+def _indicators(text: str) -> np.ndarray:
+    hits = [1.0 if p.search(text) else 0.0 for p in _INDICATORS]
+    hits.append(1.0 if decoded_blobs(text) else 0.0)
+    hits.append(1.0 if has_mixed_script_words(text) else 0.0)
+    return np.asarray(hits, dtype=np.float32)
+
+
+class InjectionDetector:
+    """Score how likely a text tries to override instructions, extract the prompt or abuse tools."""
+
+    EMBEDDING_WEIGHT = 1.0
+    """Chosen by 5-fold cross-validation on the training file (never the held-out one)."""
+    INDICATOR_WEIGHT = 1.0
+
+    def __init__(
+        self, embedder: Embedder, threshold: float = 0.6, cache_dir: Path | None = None
+    ) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+        self._tfidf: TfidfVectorizer | None = None
+        self._clf: LogisticRegression | None = None
+
+    # --- training -------------------------------------------------------------
+    def fit(self, corpus: list[LabelledMessage] | None = None) -> InjectionDetector:
+        """Train on the bundled training corpus (or `corpus`); idempotent and thread-safe."""
+        with self._lock:
+            if self._clf is not None and corpus is None:
+                return self
+            rows = corpus if corpus is not None else load_corpus(TRAIN_FILE)
+            texts = [fold_confusables(r.text) for r in rows]
+            tfidf = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True
+            )
+            x_chars = tfidf.fit_transform(texts)
+            x_emb = self._training_embeddings(texts)
+            x_ind = np.vstack([_indicators(t) for t in texts])
+            x = sparse.hstack(
+                [
+                    x_chars,
+                    sparse.csr_matrix(x_emb * self.EMBEDDING_WEIGHT),
+                    sparse.csr_matrix(x_ind * self.INDICATOR_WEIGHT),
+                ]
+            ).tocsr()
+            y = np.asarray([r.label for r in rows])
+            clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+            clf.fit(x, y)
+            self._tfidf, self._clf = tfidf, clf
+        return self
+
+    def _training_embeddings(self, texts: list[str]) -> np.ndarray:
+        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+        path = self.cache_dir / f"injection-train-{digest}.npy" if self.cache_dir else None
+        if path is not None and path.exists():
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape[0] == len(texts):
+                return cached
+        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors, allow_pickle=False)
+        return vectors
+
+    # --- scoring --------------------------------------------------------------
+    def _features(self, texts: list[str], vectors: np.ndarray) -> sparse.csr_matrix:
+        assert self._tfidf is not None
+        return sparse.hstack(
+            [
+                self._tfidf.transform(texts),
+                sparse.csr_matrix(vectors * self.EMBEDDING_WEIGHT),
+                sparse.csr_matrix(np.vstack([_indicators(t) for t in texts]) * self.INDICATOR_WEIGHT),
+            ]
+        ).tocsr()
+
+    def score(self, text: str) -> float:
+        """Return the attack probability of `text`, the highest over its decoded readings."""
+        if self._clf is None:
+            self.fit()
+        assert self._clf is not None
+        readings = variants(text)
+        vectors = np.vstack([self.embedder.embed_query(v) for v in readings])
+        probs = self._clf.predict_proba(self._features(readings, vectors))[:, 1]
+        return float(probs.max())
+
+    def score_many(self, texts: list[str]) -> list[float]:
+        """Score several independent texts (e.g. the fields of a tool result) in one batch."""
+        if not texts:
+            return []
+        if self._clf is None:
+            self.fit()
+        assert self._clf is not None
+        readings: list[str] = []
+        owner: list[int] = []
+        for i, t in enumerate(texts):
+            for v in variants(t):
+                readings.append(v)
+                owner.append(i)
+        vectors = self.embedder.embed(readings)
+        probs = self._clf.predict_proba(self._features(readings, vectors))[:, 1]
+        best = [0.0] * len(texts)
+        for i, p in zip(owner, probs, strict=True):
+            best[i] = max(best[i], float(p))
+        return best
+
+    def scan(self, prompt: str) -> tuple[str, bool, float]:
+        """Scan like an llm-guard input scanner: `(prompt, is_valid, risk_score)`."""
+        from llm_guard.util import calculate_risk_score
+
+        if not prompt.strip():
+            return prompt, True, -1.0
+        probability = self.score(prompt)
+        valid = probability < self.threshold
+        return prompt, valid, calculate_risk_score(probability, self.threshold)

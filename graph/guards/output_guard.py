@@ -1,0 +1,232 @@
+"""The output guard: scans reply text before the user sees it, and tool results.
+
+Streaming: `OutputStream.feed` holds tokens back until a sentence or clause
+boundary, scans the held text, and only then releases it, so text that a
+scanner rejects is never shown, not even briefly (issue 5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+from graph.guards.customer_data import ForeignDataMasker
+from graph.guards.injection import InjectionDetector
+from graph.guards.invisible import hidden_tag_text
+from graph.guards.leakage import PromptLeakDetector
+from graph.guards.links import LinkAllowList
+from graph.guards.notices import REFUSAL_OUTPUT
+from graph.guards.pii import PiiScanner
+from graph.guards.verdicts import GuardTrip, OutputContext, Release, ToolResultVerdict
+
+TOOL_PASSAGE_REMOVED = "[removed: text that looked like instructions]"
+_SENTENCE_END = re.compile(r"(?:[.!?…](?=\s)|\n)")
+_CLAUSE_END = re.compile(r"[,;:)](?=\s)")
+_SAFE_CUT = re.compile(r"(?<![\d+(])\s+(?![\d(])")
+_LEAK_CONTEXT_WORDS = 40
+
+
+class OutputGuard:
+    """Factory for per-reply streams, plus the tool-result scanner."""
+
+    def __init__(
+        self,
+        *,
+        pii: PiiScanner,
+        secrets: Any,
+        links: LinkAllowList,
+        injection: InjectionDetector,
+        refusal: Any = None,
+        toxicity: Any = None,
+        max_hold_chars: int = 240,
+        min_clause_chars: int = 60,
+    ) -> None:
+        self.pii = pii
+        self.secrets = secrets
+        self.links = links
+        self.injection = injection
+        self.refusal = refusal
+        self.toxicity = toxicity
+        self.foreign = ForeignDataMasker()
+        self.max_hold_chars = max_hold_chars
+        self.min_clause_chars = min_clause_chars
+
+    def new_stream(self, context: OutputContext | None = None) -> OutputStream:
+        """Start guarding one reply; use one stream per assistant message."""
+        return OutputStream(self, context or OutputContext())
+
+    def scan(self, text: str, context: OutputContext | None = None) -> list[Release]:
+        """Guard a complete (non-streamed) reply; returns the releases in order."""
+        stream = self.new_stream(context)
+        return [*stream.feed(text), *stream.finish()]
+
+    def scan_segment(
+        self, text: str, context: OutputContext, leak: PromptLeakDetector, before: str
+    ) -> Release:
+        """Scan one boundary-delimited segment; `before` is recently released text."""
+        trips: list[GuardTrip] = []
+        if leak.leaks(f"{before} {text}"):
+            return Release(REFUSAL_OUTPUT, True, (GuardTrip("output", "PromptLeak", "blocked"),))
+        if self.toxicity is not None:
+            _, ok, risk = self.toxicity.scan("", text)
+            if not ok:
+                trip = GuardTrip("output", "Toxicity", "blocked", max(risk, 0.0))
+                return Release(REFUSAL_OUTPUT, True, (trip,))
+        text, masked = self.pii.mask_for_output(text)
+        if masked:
+            trips.append(GuardTrip("output", "PII", "masked"))
+        sanitized, ok, _ = self.secrets.scan(text)
+        if not ok:
+            text = re.sub(r"\*{6,}\S*", "[hidden]", sanitized)
+            trips.append(GuardTrip("output", "Secrets", "masked"))
+        text, removed = self.links.strip(text)
+        if removed:
+            trips.append(GuardTrip("output", "Links", "masked"))
+        text, foreign = self.foreign.mask(text, context)
+        if foreign:
+            trips.append(GuardTrip("output", "CustomerData", "masked"))
+        return Release(text, False, tuple(trips))
+
+    def check_tool_result(self, result: str) -> ToolResultVerdict:
+        """Scan a tool result for instructions hidden in data (indirect injection).
+
+        JSON results are scanned field by field and re-serialised; plain text is
+        scanned line by line. Suspicious passages are replaced, the rest is kept.
+        """
+        try:
+            data: Any = json.loads(result)
+            is_json = isinstance(data, dict | list)
+        except (json.JSONDecodeError, TypeError):
+            is_json = False
+        if is_json:
+            leaves: list[str] = []
+            _collect_strings(data, leaves)
+        else:
+            leaves = [line for line in result.splitlines() if line.strip()]
+        candidates = [s for s in dict.fromkeys(leaves) if len(s.split()) >= 3 or hidden_tag_text(s)]
+        scores = self.injection.score_many(candidates)
+        flagged = {
+            s
+            for s, p in zip(candidates, scores, strict=True)
+            if p >= self.injection.threshold or hidden_tag_text(s).strip()
+        }
+        best = max(scores, default=0.0)
+        if not flagged:
+            return ToolResultVerdict(clean=True, text=result, score=best)
+        if is_json:
+            text = json.dumps(_replace_strings(data, flagged), ensure_ascii=False)
+        else:
+            text = "\n".join(TOOL_PASSAGE_REMOVED if line in flagged else line
+                             for line in result.splitlines())
+        trip = GuardTrip("tool", "InjectionClassifier", "redacted", round(best, 3))
+        return ToolResultVerdict(clean=False, text=text, trips=[trip], score=best)
+
+    async def acheck_tool_result(self, result: str) -> ToolResultVerdict:
+        """`check_tool_result` in a worker thread."""
+        return await asyncio.to_thread(self.check_tool_result, result)
+
+
+def _collect_strings(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _collect_strings(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_strings(v, out)
+
+
+def _replace_strings(value: Any, flagged: set[str]) -> Any:
+    if isinstance(value, str):
+        return TOOL_PASSAGE_REMOVED if value in flagged else value
+    if isinstance(value, dict):
+        return {k: _replace_strings(v, flagged) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(v, flagged) for v in value]
+    return value
+
+
+class OutputStream:
+    """Guard one streamed reply: feed model deltas, send only what comes back.
+
+    Not thread-safe; one stream per reply. After a blocked release the stream is
+    closed and further deltas are dropped.
+    """
+
+    def __init__(self, guard: OutputGuard, context: OutputContext) -> None:
+        self.guard = guard
+        self.context = context
+        self.leak = PromptLeakDetector(context.system_prompts)
+        self.closed = False
+        self._buffer = ""
+        self._released: list[str] = []
+        self._tail = ""
+
+    @property
+    def released_text(self) -> str:
+        """Everything released so far (what the user has seen)."""
+        return "".join(self._released)
+
+    def feed(self, delta: str) -> list[Release]:
+        """Add model output; return the releases that passed (possibly none yet)."""
+        if self.closed or not delta:
+            return []
+        self._buffer += delta
+        cut = self._cut_point()
+        if cut <= 0:
+            return []
+        segment, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return self._release(segment)
+
+    def finish(self) -> list[Release]:
+        """Flush the held text at the end of the reply and run end-of-reply checks."""
+        if self.closed:
+            return []
+        releases = self._release(self._buffer) if self._buffer else []
+        self._buffer = ""
+        if not self.closed and self.guard.refusal is not None:
+            _, ok, score = self.guard.refusal.scan("", self.released_text)
+            if not ok:
+                trip = GuardTrip("output", type(self.guard.refusal).__name__, "flagged", score)
+                releases.append(Release("", False, (trip,)))
+        self.closed = True
+        return releases
+
+    async def afeed(self, delta: str) -> list[Release]:
+        """`feed` in a worker thread (scanning a segment is CPU work)."""
+        return await asyncio.to_thread(self.feed, delta)
+
+    async def afinish(self) -> list[Release]:
+        """`finish` in a worker thread."""
+        return await asyncio.to_thread(self.finish)
+
+    def _cut_point(self) -> int:
+        buf = self._buffer
+        ends = [m.end() for m in _SENTENCE_END.finditer(buf)]
+        if ends:
+            return ends[-1]
+        if len(buf) >= self.guard.min_clause_chars:
+            clauses = [m.end() for m in _CLAUSE_END.finditer(buf)]
+            if clauses:
+                return clauses[-1]
+        if len(buf) >= self.guard.max_hold_chars:
+            # Never cut inside a number group: a card number split in two would
+            # escape the masker.
+            cuts = [m.start() for m in _SAFE_CUT.finditer(buf)]
+            if cuts and cuts[-1] > 0:
+                return cuts[-1]
+        return 0
+
+    def _release(self, segment: str) -> list[Release]:
+        release = self.guard.scan_segment(segment, self.context, self.leak, self._tail)
+        if release.blocked:
+            self.closed = True
+            self._buffer = ""
+        else:
+            self._released.append(release.text)
+            words = f"{self._tail} {release.text}".split()
+            self._tail = " ".join(words[-_LEAK_CONTEXT_WORDS:])
+        return [release]
