@@ -10,7 +10,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 
-.PHONY: help run test lint typecheck format studio token clean-data
+.PHONY: help run test lint typecheck format studio token docs clean-data
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ studio: $(TEST_INSTALLED) ## Serve the graph to LangGraph Studio (langgraph dev)
 
 token: $(INSTALLED) ## Mint a dev token: make token ROLE=customer ID=cust-001
 	@$(VENV)/bin/switchboard token --$${ROLE:-customer} $${ID:-cust-001}
+
+docs: $(INSTALLED) ## Regenerate README's configuration table and .env.example
+	$(VENV)/bin/switchboard config --sync-docs
 
 clean-data: ## Delete the embedded database and indexes under .data/
 	rm -rf .data

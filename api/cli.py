@@ -31,7 +31,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
 
+    config = commands.add_parser("config", help="print the configuration reference")
+    fmt = config.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--markdown", action="store_true", help="README's table")
+    fmt.add_argument("--env-example", action="store_true", help="the .env.example file")
+    fmt.add_argument("--sync-docs", action="store_true", help="rewrite README table and .env.example")
+
     args = parser.parse_args(argv)
+    if args.command == "config":
+        from pathlib import Path
+
+        from api.config_docs import env_example, settings_markdown, sync_docs
+
+        if args.sync_docs:
+            sync_docs(Path.cwd())
+        else:
+            print(settings_markdown() if args.markdown else env_example(), end="")
+        return 0
     settings = get_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),

@@ -9,6 +9,7 @@ list the same names.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -28,7 +29,11 @@ class Settings(BaseSettings):
     """Switchboard configuration, from the environment and an optional `.env` file."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        use_attribute_docstrings=True,
     )
 
     # --- Service -----------------------------------------------------------------
@@ -37,16 +42,21 @@ class Settings(BaseSettings):
     )
     """`development` allows placeholder secrets and the demo helpers."""
     host: str = Field("127.0.0.1", alias="SWITCHBOARD_HOST")
+    """Interface `switchboard serve` binds to (`0.0.0.0` in containers)."""
     port: int = Field(8000, alias="SWITCHBOARD_PORT")
+    """Port `switchboard serve` listens on."""
     data_dir: Path = Field(Path(".data"), alias="SWITCHBOARD_DATA_DIR")
     """Embedded Postgres, Chroma and caches live here."""
     log_level: str = Field("INFO", alias="SWITCHBOARD_LOG_LEVEL")
+    """Python log level: DEBUG, INFO, WARNING or ERROR."""
 
     # --- Database ----------------------------------------------------------------
     database_url: str | None = Field(None, alias="DATABASE_URL")
     """Unset: an embedded Postgres (the `pgserver` package) under `<data_dir>/postgres`."""
     db_pool_min_size: int = Field(1, alias="SWITCHBOARD_DB_POOL_MIN", ge=1)
+    """Connections the pool keeps open."""
     db_pool_max_size: int = Field(10, alias="SWITCHBOARD_DB_POOL_MAX", ge=1)
+    """Most connections the pool opens."""
     db_prepare_threshold: int | None = Field(5, alias="SWITCHBOARD_DB_PREPARE_THRESHOLD")
     """Server-side prepared statements after N uses; empty or `none` turns them
     off, as transaction-mode poolers (PgBouncer, Cloud SQL) require."""
@@ -57,24 +67,45 @@ class Settings(BaseSettings):
     fallback_models: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="SWITCHBOARD_FALLBACK_MODELS")
     """Comma-separated models tried after the primary fails; `offline` is always last."""
     model_temperature: float = Field(0.2, alias="SWITCHBOARD_MODEL_TEMPERATURE")
+    """Sampling temperature for provider models."""
     model_timeout_seconds: float = Field(60.0, alias="SWITCHBOARD_MODEL_TIMEOUT", gt=0)
+    """Seconds one provider request may take before the next model is tried."""
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     """Any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, a gateway)."""
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    """Key for `openai:` models (any placeholder works for keyless local servers)."""
     anthropic_api_key: SecretStr | None = Field(None, alias="ANTHROPIC_API_KEY")
+    """Key for `anthropic:` models."""
     ollama_base_url: str | None = Field(None, alias="OLLAMA_BASE_URL")
+    """Ollama server for `ollama:` models (default http://localhost:11434)."""
 
     # --- Auth --------------------------------------------------------------------
     jwt_secret: SecretStr = Field(SecretStr(DEV_JWT_SECRET), alias="SWITCHBOARD_JWT_SECRET")
     """HS256 key for bearer tokens; at least 32 characters outside development."""
     token_ttl_seconds: int = Field(8 * 3600, alias="SWITCHBOARD_TOKEN_TTL", gt=0)
+    """Lifetime of tokens minted by `switchboard token`, in seconds."""
 
     # --- Chat limits and streaming -----------------------------------------------
     max_message_chars: int = Field(4000, alias="SWITCHBOARD_MAX_MESSAGE_CHARS", gt=0)
+    """Longest chat message accepted, in characters; longer ones get a 422."""
     turn_timeout_seconds: float = Field(120.0, alias="SWITCHBOARD_TURN_TIMEOUT", gt=0)
+    """Seconds a whole turn may take before it ends with an error event."""
     sse_ping_seconds: int = Field(15, alias="SWITCHBOARD_SSE_PING", gt=0)
+    """Seconds between SSE keep-alive pings."""
     sse_send_timeout_seconds: float = Field(30.0, alias="SWITCHBOARD_SSE_SEND_TIMEOUT", gt=0)
+    """Seconds a stalled client may block one SSE write before the stream closes."""
     shutdown_grace_seconds: float = Field(5.0, alias="SWITCHBOARD_SHUTDOWN_GRACE", ge=0)
+    """On shutdown, seconds running turns get to finish; open streams get a farewell event."""
+
+    # --- Store and approvals -----------------------------------------------------
+    refund_approval_threshold: Decimal = Field(
+        Decimal("200.00"), alias="SWITCHBOARD_REFUND_APPROVAL_THRESHOLD", ge=0, decimal_places=2
+    )
+    """Refunds above this amount (in the order's currency) wait for a staff member's
+    approval; at or below it the billing agent issues them at once."""
+    approval_ttl_seconds: int = Field(86400, alias="SWITCHBOARD_APPROVAL_TTL", gt=0)
+    """Seconds a pending approval waits for a decision; after that it expires and
+    the customer is told in the conversation."""
 
     # --- Knowledge base ----------------------------------------------------------
     chroma_url: str | None = Field(None, alias="CHROMA_URL")
@@ -133,9 +164,13 @@ class Settings(BaseSettings):
     langsmith_tracing: bool = Field(
         False, validation_alias=AliasChoices("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2")
     )
+    """Send traces to LangSmith (read by the LangSmith client itself)."""
     langsmith_api_key: SecretStr | None = Field(None, alias="LANGSMITH_API_KEY")
+    """LangSmith API key."""
     langsmith_project: str | None = Field(None, alias="LANGSMITH_PROJECT")
+    """LangSmith project the traces go to."""
     langsmith_endpoint: str | None = Field(None, alias="LANGSMITH_ENDPOINT")
+    """LangSmith API URL (self-hosted or EU instance)."""
 
     @field_validator("fallback_models", mode="before")
     @classmethod
