@@ -1,0 +1,228 @@
+"""Benchmark the guards: latency, injection detection on the held-out split, PII precision/recall.
+
+Run with: python -m bench.guards
+
+Prints a table and writes `bench/results/guards.json`. Uses the offline default
+set (no model-based llm-guard scanners). Latency is measured warm (models
+loaded), per message, on this machine's CPU; "with embedding" includes the one
+MiniLM embedding per message, "embedding cached" is what the guard adds when
+the turn's other consumers (intent, retrieval) already embedded the message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from graph.guards import GuardConfig, OutputContext, build_guards
+from graph.guards.injection import HELDOUT_FILE, load_corpus
+from graph.guards.pii import ENTITY_LABELS
+
+ROOT = Path(__file__).parent
+PII_FILE = ROOT / "data" / "pii_messages.jsonl"
+RESULTS = ROOT / "results" / "guards.json"
+REPLY = (
+    "Thanks for waiting! I checked order 1042: it left our warehouse on Monday and should "
+    "arrive by Thursday. If it doesn't, reply here and I'll open a claim with the courier, "
+    "and you can also track it at https://help.example-store.com/track. Anything else?"
+)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _quiet() -> None:
+    from llm_guard.util import configure_logger
+
+    configure_logger(log_level="ERROR")
+    logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+
+
+def bench_input(guards, messages: list[str]) -> dict[str, float]:
+    embedder = guards.injection.embedder
+    cold, warm = [], []
+    embedder._embed_query_cached.cache_clear()
+    for text in messages:
+        start = time.perf_counter()
+        guards.input.scan(text)
+        cold.append((time.perf_counter() - start) * 1000)
+    for text in messages:
+        start = time.perf_counter()
+        guards.input.scan(text)
+        warm.append((time.perf_counter() - start) * 1000)
+    return {
+        "messages": len(messages),
+        "with_embedding_p50_ms": round(statistics.median(cold), 2),
+        "with_embedding_p95_ms": round(_pct(cold, 0.95), 2),
+        "embedding_cached_p50_ms": round(statistics.median(warm), 2),
+        "embedding_cached_p95_ms": round(_pct(warm, 0.95), 2),
+    }
+
+
+def bench_stream(guards, runs: int = 30) -> dict[str, float]:
+    """Time from the first token fed to the first release, excluding model time."""
+    tokens = [REPLY[i : i + 4] for i in range(0, len(REPLY), 4)]
+    context = OutputContext.build(caller_order_ids=[1042], system_prompts=["You are Switchboard."])
+    first, per_segment, held = [], [], []
+    for _ in range(runs):
+        stream = guards.output.new_stream(context)
+        scan_ms, first_done = 0.0, False
+        for n, token in enumerate(tokens, 1):
+            start = time.perf_counter()
+            releases = stream.feed(token)
+            elapsed = (time.perf_counter() - start) * 1000
+            scan_ms += elapsed
+            if releases:
+                per_segment.append(elapsed)
+                if not first_done:
+                    first.append(scan_ms)
+                    held.append(n)
+                    first_done = True
+        stream.finish()
+    return {
+        "first_release_scan_p50_ms": round(statistics.median(first), 2),
+        "first_release_scan_p95_ms": round(_pct(first, 0.95), 2),
+        "segment_scan_p95_ms": round(_pct(per_segment, 0.95), 2),
+        "tokens_held_before_first_release": held[0],
+    }
+
+
+def bench_injection(guards) -> dict[str, object]:
+    rows = load_corpus(HELDOUT_FILE)
+    detector = guards.injection
+    scores = [detector.score(r.text) for r in rows]
+    flagged = [s >= detector.threshold for s in scores]
+    attacks = [f for f, r in zip(flagged, rows, strict=True) if r.label]
+    benign = [f for f, r in zip(flagged, rows, strict=True) if not r.label]
+    per_family: dict[str, str] = {}
+    for label, family in sorted({(r.label, r.family) for r in rows}, reverse=True):
+        hits = [
+            f for f, r in zip(flagged, rows, strict=True) if (r.label, r.family) == (label, family)
+        ]
+        per_family[f"{'attack' if label else 'benign'}:{family}"] = f"{sum(hits)}/{len(hits)}"
+    return {
+        "threshold": detector.threshold,
+        "attacks": len(attacks),
+        "benign": len(benign),
+        "detection_rate": round(sum(attacks) / len(attacks), 4),
+        "false_positive_rate": round(sum(benign) / len(benign), 4),
+        "flagged_per_family": per_family,
+    }
+
+
+def bench_pii(guards) -> dict[str, dict[str, float]]:
+    label_of = {v: v for v in ENTITY_LABELS.values()}
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for line in PII_FILE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        gold = [(e["type"], e["start"], e["end"]) for e in row["entities"]]
+        found = [
+            (label_of.get(ENTITY_LABELS[e.entity_type], e.entity_type), e.start, e.end)
+            for e in guards.pii.find(row["text"])
+        ]
+        matched_gold = set()
+        for kind, start, end in found:
+            hit = next(
+                (
+                    g
+                    for g in gold
+                    if g[0] == kind and g[1] < end and start < g[2] and g not in matched_gold
+                ),
+                None,
+            )
+            if hit is None:
+                fp[kind] += 1
+            else:
+                matched_gold.add(hit)
+                tp[kind] += 1
+        for g in gold:
+            if g not in matched_gold:
+                fn[g[0]] += 1
+    out = {}
+    for kind in sorted(set(tp) | set(fp) | set(fn)):
+        precision = tp[kind] / (tp[kind] + fp[kind]) if tp[kind] + fp[kind] else 0.0
+        recall = tp[kind] / (tp[kind] + fn[kind]) if tp[kind] + fn[kind] else 0.0
+        out[kind] = {
+            "support": tp[kind] + fn[kind],
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+        }
+    return out
+
+
+def main() -> None:
+    """Run every benchmark, print the table, write the JSON results."""
+    import torch
+
+    # One intra-op thread: on a shared 2-core machine, torch's default (one
+    # thread per core) made a single-message embedding 10x slower under load.
+    torch.set_num_threads(1)
+    _quiet()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = GuardConfig(data_dir=Path(tmp))
+        start = time.perf_counter()
+        guards = build_guards(config)
+        startup_s = time.perf_counter() - start
+        heldout = [r.text for r in load_corpus(HELDOUT_FILE)]
+        pii_texts = [json.loads(x)["text"] for x in PII_FILE.read_text().splitlines()]
+        results = {
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "torch_threads": torch.get_num_threads(),
+            "startup_s": round(startup_s, 2),
+            "input": bench_input(guards, heldout + pii_texts[:100]),
+            "output_stream": bench_stream(guards),
+            "injection_heldout": bench_injection(guards),
+            "pii": bench_pii(guards),
+        }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    inp, out, inj = results["input"], results["output_stream"], results["injection_heldout"]
+    print(f"{'metric':<52}{'value':>14}")
+    print("-" * 66)
+    rows = [
+        ("start-up (build_guards, cold caches) s", results["startup_s"]),
+        (
+            f"input p50 / p95 ms, with embedding (n={inp['messages']})",
+            f"{inp['with_embedding_p50_ms']} / {inp['with_embedding_p95_ms']}",
+        ),
+        (
+            "input p50 / p95 ms, embedding cached",
+            f"{inp['embedding_cached_p50_ms']} / {inp['embedding_cached_p95_ms']}",
+        ),
+        (
+            "output: scan ms before first release p50 / p95",
+            f"{out['first_release_scan_p50_ms']} / {out['first_release_scan_p95_ms']}",
+        ),
+        ("output: tokens held before first release", out["tokens_held_before_first_release"]),
+        ("output: per-segment scan p95 ms", out["segment_scan_p95_ms"]),
+        (
+            f"injection held-out detection (n={inj['attacks']}, t={inj['threshold']})",
+            inj["detection_rate"],
+        ),
+        (f"injection held-out false positives (n={inj['benign']})", inj["false_positive_rate"]),
+    ]
+    for kind, m in results["pii"].items():
+        rows.append(
+            (
+                f"PII {kind} precision / recall (n={m['support']})",
+                f"{m['precision']} / {m['recall']}",
+            )
+        )
+    for name, value in rows:
+        print(f"{name:<52}{value!s:>14}")
+    print("held-out flagged per family:", inj["flagged_per_family"])
+    print(f"wrote {RESULTS.relative_to(ROOT.parent)}")
+
+
+if __name__ == "__main__":
+    main()
