@@ -10,7 +10,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 
-.PHONY: help run test lint typecheck format studio token docs clean-data
+.PHONY: help run test lint typecheck format studio token docs clean-data widget widget-check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,10 +28,10 @@ $(TEST_INSTALLED): $(INSTALLED) pyproject.toml
 	$(PIP) install -q -e ".[test]"
 	@touch $@
 
-run: $(INSTALLED) ## Start the service on embedded defaults (http://127.0.0.1:8000)
+run: $(INSTALLED) widget ## Start the service on embedded defaults (http://127.0.0.1:8000)
 	$(VENV)/bin/switchboard serve
 
-test: $(TEST_INSTALLED) ## Run the whole test suite (real Postgres: DATABASE_URL or embedded)
+test: $(TEST_INSTALLED) widget ## Run the whole test suite (real Postgres: DATABASE_URL or embedded)
 	$(PY) -m pytest
 
 lint: $(TEST_INSTALLED) ## Lint and check formatting (ruff)
@@ -53,6 +53,21 @@ token: $(INSTALLED) ## Mint a dev token: make token ROLE=customer ID=cust-001
 
 docs: $(INSTALLED) ## Regenerate README's configuration table and .env.example
 	$(VENV)/bin/switchboard config --sync-docs
+
+# The built widget and console (api/static/*.js) are committed, so a clone runs
+# without Node; with npm on the PATH they are rebuilt from web/ (under a second).
+widget: ## Rebuild the chat widget and staff console from web/ (skipped without npm)
+	@if command -v npm >/dev/null 2>&1; then \
+	  [ web/node_modules/.package-lock.json -nt web/package-lock.json ] \
+	    || npm --prefix web ci --no-audit --no-fund --loglevel=error; \
+	  npm --prefix web run --silent build; \
+	else echo "npm not found: using the committed api/static/widget.js and console.js"; fi
+
+widget-check: ## CI: type-check web/ and fail if the committed bundles are stale
+	npm --prefix web ci --no-audit --no-fund --loglevel=error
+	npm --prefix web run --silent typecheck
+	npm --prefix web run --silent build
+	git diff --exit-code --stat -- api/static
 
 clean-data: ## Delete the embedded database and indexes under .data/
 	rm -rf .data

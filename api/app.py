@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.errors import install_error_handlers
-from api.routes import health, threads
+from api.routes import demo, health, threads, web
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
 from db.embedded import start_embedded_postgres
@@ -91,4 +91,6 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(threads.router)
+    app.include_router(demo.router)
+    app.include_router(web.router)
     return app
