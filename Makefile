@@ -10,22 +10,24 @@ PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 
-.PHONY: help run test lint typecheck format studio token docs clean-data widget widget-check
+.PHONY: help run test lint typecheck format studio token docs lock clean-data widget widget-check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON_BOOT) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
 
-$(INSTALLED): pyproject.toml | $(PY)
+# constraints.txt pins the whole tree to a set known to resolve (and fast: no backtracking).
+$(INSTALLED): pyproject.toml constraints.txt | $(PY)
 	# torch first: pip takes the local CPU wheel instead of a multi-GB CUDA build.
 	$(PIP) install -q "torch==2.13.0"
-	$(PIP) install -q -e .
+	$(PIP) install -q -c constraints.txt -e .
 	@touch $@
 
-$(TEST_INSTALLED): $(INSTALLED) pyproject.toml
-	$(PIP) install -q -e ".[test]"
+$(TEST_INSTALLED): $(INSTALLED) pyproject.toml constraints.txt
+	$(PIP) install -q -c constraints.txt -e ".[test]"
 	@touch $@
 
 run: $(INSTALLED) widget ## Start the service on embedded defaults (http://127.0.0.1:8000)
@@ -68,6 +70,9 @@ widget-check: ## CI: type-check web/ and fail if the committed bundles are stale
 	npm --prefix web run --silent typecheck
 	npm --prefix web run --silent build
 	git diff --exit-code --stat -- api/static
+
+lock: ## Re-pin constraints.txt from the current environment
+	$(PIP) freeze --exclude-editable | grep -v -E '^(py-spy)==' > constraints.txt
 
 clean-data: ## Delete the embedded database and indexes under .data/
 	rm -rf .data

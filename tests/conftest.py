@@ -83,10 +83,16 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
 # --- The app -------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the session: the help center is indexed once, not per app start."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for an app on the session database, isolated data dir, test mode."""
-    return make_settings(database_url, tmp_path)
+def settings(database_url: str, shared_data_dir: Path) -> Settings:
+    """Settings for an app on the session database and data dir, test mode."""
+    return make_settings(database_url, shared_data_dir)
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:

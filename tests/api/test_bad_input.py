@@ -48,8 +48,8 @@ async def test_message_over_the_limit_is_refused_with_the_limit_named(chat) -> N
     assert await _history(client, thread_id, headers) == []
 
 
-async def test_configured_message_limit_applies(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = make_settings(database_url, tmp_path, SWITCHBOARD_MAX_MESSAGE_CHARS=10)
+async def test_configured_message_limit_applies(database_url: str, shared_data_dir) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(database_url, shared_data_dir, SWITCHBOARD_MAX_MESSAGE_CHARS=10)
     async with running_app(settings, ScriptedChatModel()) as client:
         headers = auth("cust-limit")
         thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
