@@ -93,7 +93,9 @@ class GuardConfig:
             banned_patterns=tuple(settings.guard_banned_patterns),
             injection_threshold=settings.guard_injection_threshold,
             max_tokens=settings.guard_max_tokens,
-            allowed_link_domains=tuple(d.lower().lstrip(".") for d in settings.allowed_link_domains),
+            allowed_link_domains=tuple(
+                d.lower().lstrip(".") for d in settings.allowed_link_domains
+            ),
             data_dir=Path(settings.data_dir),
             models=models,
             use_onnx=settings.guard_use_onnx,

@@ -45,8 +45,10 @@ _INDICATORS = [
         r"\b(ignore|disregard|forget|override|bypass|skip|drop|set aside)\b.{0,40}"
         r"\b(instruction|rule|guideline|polic|prompt|directive|restriction|programming|constraint)",
         r"\b(system|developer|hidden|initial|secret)\s*(prompt|message|instruction|note)",
-        r"</?\s*(system|assistant|user|admin|inst|instructions|im_start|im_end|tool_result)\b|<\|",
-        r"\b(DAN|jailbr\w*|developer mode|unrestricted|unfiltered|no (rules|restrictions|limits))\b",
+        r"</?\s*(system|assistant|user|admin|inst|instructions|im_start|im_end|tool_result)\b"
+        r"|<\|",
+        r"\b(DAN|jailbr\w*|developer mode|unrestricted|unfiltered"
+        r"|no (rules|restrictions|limits))\b",
         r"\b(you are now|from now on|pretend|act as|roleplay|role-play|simulate)\b",
         r"\b(all|every)\s+(customers?|orders?|users?|accounts?)\b",
         r"\b(verbatim|word for word|repeat (the|everything)|print your|reveal)\b",
@@ -76,7 +78,9 @@ class LabelledMessage:
 def load_corpus(name: str) -> list[LabelledMessage]:
     """Read a bundled JSONL corpus (`injection_train.jsonl` or `injection_heldout.jsonl`)."""
     rows = []
-    with resources.files("graph.guards").joinpath("data").joinpath(name).open(encoding="utf-8") as f:
+    with (
+        resources.files("graph.guards").joinpath("data").joinpath(name).open(encoding="utf-8") as f
+    ):
         for line in f:
             if line.strip():
                 r = json.loads(line)
@@ -155,7 +159,9 @@ class InjectionDetector:
             [
                 self._tfidf.transform(texts),
                 sparse.csr_matrix(vectors * self.EMBEDDING_WEIGHT),
-                sparse.csr_matrix(np.vstack([_indicators(t) for t in texts]) * self.INDICATOR_WEIGHT),
+                sparse.csr_matrix(
+                    np.vstack([_indicators(t) for t in texts]) * self.INDICATOR_WEIGHT
+                ),
             ]
         ).tocsr()
 

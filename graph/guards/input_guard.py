@@ -55,7 +55,10 @@ class InputGuard:
         self.model_scanners = model_scanners or []
 
     def scan(self, text: str, vault: Vault | None = None) -> InputVerdict:
-        """Scan one message (blocking; CPU-bound). Pass the thread's `vault` to reuse placeholders."""
+        """Scan one message (blocking, CPU-bound).
+
+        Pass the thread's `vault` so that a value keeps its placeholder across turns.
+        """
         trips: list[GuardTrip] = []
 
         def block(scanner: str, score: float = 1.0, refusal: str = REFUSAL_INPUT) -> InputVerdict:

@@ -25,9 +25,7 @@ _CONFUSABLES = str.maketrans(
 
 def hidden_tag_text(text: str) -> str:
     """Return the ASCII text hidden in Unicode tag characters ('' when none)."""
-    return "".join(
-        chr(ord(c) - _TAG_BASE) for c in text if 0xE0020 <= ord(c) <= 0xE007E
-    )
+    return "".join(chr(ord(c) - _TAG_BASE) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
 
 
 def fold_confusables(text: str) -> str:

@@ -36,7 +36,8 @@ class LinkAllowList:
         found = []
         for m in _LINK.finditer(text):
             start = m.start()
-            if start and text[start - 1] == "@" or "@" in m.group(0).split("/", 1)[0]:
+            touches_at = text[m.end() : m.end() + 1] == "@" or (start and text[start - 1] == "@")
+            if touches_at or "@" in m.group(0).split("/", 1)[0]:
                 continue  # the domain of an e-mail address
             if _NOT_DOMAINS.match(m.group(0)) or not self._looks_like_host(m.group(0)):
                 continue

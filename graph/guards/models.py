@@ -71,7 +71,9 @@ def load_model_scanners(config: GuardConfig) -> ModelScanners:
         except Exception as exc:
             reason = f"{str(spec.path)!r} failed to load: {type(exc).__name__}: {exc}"
             if config.require_models:
-                raise GuardModelUnavailable(f"guard scanner {name!r} cannot load: {reason}") from exc
+                raise GuardModelUnavailable(
+                    f"guard scanner {name!r} cannot load: {reason}"
+                ) from exc
             found.skipped[name] = reason
     return found
 

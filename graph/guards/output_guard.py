@@ -118,8 +118,9 @@ class OutputGuard:
         if is_json:
             text = json.dumps(_replace_strings(data, flagged), ensure_ascii=False)
         else:
-            text = "\n".join(TOOL_PASSAGE_REMOVED if line in flagged else line
-                             for line in result.splitlines())
+            text = "\n".join(
+                TOOL_PASSAGE_REMOVED if line in flagged else line for line in result.splitlines()
+            )
         trip = GuardTrip("tool", "InjectionClassifier", "redacted", round(best, 3))
         return ToolResultVerdict(clean=False, text=text, trips=[trip], score=best)
 

@@ -75,7 +75,12 @@ class _TokenizerOnlyNlpEngine(NlpEngine):
         )
 
     def process_batch(
-        self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1, **kw: Any
+        self,
+        texts: Iterable[str],
+        language: str,
+        batch_size: int = 1,
+        n_process: int = 1,
+        **kw: Any,
     ) -> Iterator[tuple[str, NlpArtifacts]]:
         for text in texts:
             yield text, self.process_text(text, language)
@@ -102,11 +107,12 @@ class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's e-mail recognizer, validating domains without network access."""
 
     def validate_result(self, pattern_text: str) -> bool:
+        """Accept the match when its domain has a known public suffix."""
         return _OFFLINE_TLD(pattern_text).fqdn != ""
 
 
 _DATE_LIKE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\s*$")
-_DIGITS_BEFORE = re.compile(r"\d[ -]?$")
+_DIGITS_BEFORE = re.compile(r"(?:\d[ -]?|[A-Za-z][-_/]?)$")
 
 
 class PhoneNumbersRecognizer(EntityRecognizer):
@@ -116,12 +122,13 @@ class PhoneNumbersRecognizer(EntityRecognizer):
         self.regions = regions
         super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneNumbersRecognizer")
 
-    def load(self) -> None:  # nothing to load
-        pass
+    def load(self) -> None:
+        """Load nothing: `phonenumbers` carries its metadata."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
+        """Return phone matches; valid numbers score 0.9, well-formatted possible ones 0.6."""
         found: dict[tuple[int, int], RecognizerResult] = {}
         for region in self.regions:
             # POSSIBLE accepts reserved fictional ranges such as (555) 010-1234 too.
@@ -132,7 +139,7 @@ class PhoneNumbersRecognizer(EntityRecognizer):
                 if sum(c.isdigit() for c in raw) < 7 or _DATE_LIKE.match(raw):
                     continue
                 if _DIGITS_BEFORE.search(text[: match.start]):
-                    continue  # the tail of a longer number (a card, an account number)
+                    continue  # the tail of a longer number or of an id such as INV-2024-00871
                 formatted = raw.startswith("+") or bool(re.search(r"[\s().-]", raw.strip()))
                 valid = phonenumbers.is_valid_number(match.number)
                 score = 0.9 if valid else 0.6 if formatted else 0.4

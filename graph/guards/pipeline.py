@@ -41,7 +41,7 @@ class Guards:
         return restore(value, vault)
 
     def summary(self) -> str:
-        """The start-up line: active scanners per stage, then the skipped ones."""
+        """Return the start-up line: active scanners per stage, then the skipped ones."""
         parts = [f"{stage}=[{', '.join(names)}]" for stage, names in self.active.items()]
         line = "guards active: " + " ".join(parts)
         if self.skipped:
@@ -66,9 +66,7 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
         embedder = get_embedder()
     ensure_cl100k(config.cache_dir / "tiktoken")
     models = load_model_scanners(config)
-    pii = PiiScanner(
-        build_analyzer(extra=[models.ner_recognizer] if models.ner_recognizer else [])
-    )
+    pii = PiiScanner(build_analyzer(extra=[models.ner_recognizer] if models.ner_recognizer else []))
     injection = InjectionDetector(
         embedder, threshold=config.injection_threshold, cache_dir=config.cache_dir
     ).fit()
@@ -80,7 +78,9 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
             (
                 "BanSubstrings",
                 BanSubstrings(
-                    substrings=list(config.banned_substrings), match_type="str", case_sensitive=False
+                    substrings=list(config.banned_substrings),
+                    match_type="str",
+                    case_sensitive=False,
                 ),
             )
         )

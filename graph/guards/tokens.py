@@ -29,8 +29,8 @@ def ensure_cl100k(cache_dir: Path) -> Path:
     target = target_dir / hashlib.sha1(CL100K_URL.encode()).hexdigest()
     if not target.exists():
         try:
-            packed = resources.files("bpe_openai").joinpath("data").joinpath(
-                "cl100k_base.tiktoken.gz"
+            packed = (
+                resources.files("bpe_openai").joinpath("data").joinpath("cl100k_base.tiktoken.gz")
             )
             data = gzip.decompress(packed.read_bytes())
         except (ModuleNotFoundError, FileNotFoundError) as exc:
