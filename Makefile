@@ -34,7 +34,7 @@ run: $(INSTALLED) widget ## Start the service on embedded defaults (http://127.0
 	$(VENV)/bin/switchboard serve
 
 test: $(TEST_INSTALLED) widget ## Run the whole test suite (real Postgres: DATABASE_URL or embedded)
-	$(PY) -m pytest
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(TEST_INSTALLED) ## Lint and check formatting (ruff)
 	$(VENV)/bin/ruff check .
