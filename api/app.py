@@ -14,17 +14,20 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
+from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
-from api.routes import demo, health, threads, web
+from api.routes import approvals, demo, health, threads, web
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
 from db.embedded import start_embedded_postgres
 from db.migrations import apply_migrations
 from db.pool import open_pool
+from db.seed import seed_demo_store
 from graph.builder import build_graph
 from graph.llm import build_chat_model
 from graph.llm.offline import classify
 from ingestion.embeddings import get_embedder
+from tools import build_toolkit
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         async with pool.connection() as conn:
             await apply_migrations(conn)
+            if settings.is_development:
+                await seed_demo_store(conn)  # no-op once seeded (db/seed.py)
         checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await checkpointer.setup()
         model: BaseChatModel = app.state.model_override or build_chat_model(settings)
@@ -57,11 +62,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await get_embedder().aembed_query("warm-up")
         await asyncio.to_thread(classify, "hello")
         app.state.pool = pool
-        app.state.graph = build_graph(model).compile(checkpointer=checkpointer)
+        toolkit = build_toolkit(pool, settings)
+        app.state.graph = build_graph(model, toolkit).compile(checkpointer=checkpointer)
         app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)
+        app.state.approval_flow = ApprovalFlow.for_app(
+            app.state.graph, app.state.threads, pool, settings
+        )
+        sweeper = asyncio.create_task(app.state.approval_flow.sweep_forever(), name="approvals")
         app.state.turn_tasks = set()
         logger.info("Switchboard ready (model=%s)", settings.model)
         yield
+        sweeper.cancel()
         await _finish_running_turns(app.state.turn_tasks, settings.shutdown_grace_seconds)
     finally:
         await pool.close()
@@ -91,6 +102,7 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(threads.router)
+    app.include_router(approvals.router)
     app.include_router(demo.router)
     app.include_router(web.router)
     return app

@@ -1,6 +1,6 @@
 """The `switchboard` command.
 
-Run with: switchboard serve | token --customer ID | token --staff ID | migrate
+Run with: switchboard serve | token --customer ID | token --staff ID | migrate | demo-customers
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, help="lifetime in seconds (default SWITCHBOARD_TOKEN_TTL)")
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    commands.add_parser(
+        "demo-customers", help="print the demo customers and some order ids as JSON"
+    )
 
     config = commands.add_parser("config", help="print the configuration reference")
     fmt = config.add_mutually_exclusive_group(required=True)
@@ -59,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _token(settings, args)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "demo-customers":
+        return asyncio.run(_demo_customers(settings))
     parser.error(f"unknown command {args.command!r}")
     return 2
 
@@ -109,6 +114,32 @@ async def _migrate(settings: Settings) -> int:
     finally:
         await pool.close()
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+async def _demo_customers(settings: Settings) -> int:
+    import json
+
+    from api.app import resolve_database_url
+    from db.migrations import apply_migrations
+    from db.pool import open_pool
+    from db.seed import demo_customer_summaries, seed_demo_store
+
+    pool = await open_pool(
+        await resolve_database_url(settings),
+        min_size=1,
+        max_size=1,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
+    try:
+        async with pool.connection() as conn:
+            await apply_migrations(conn)
+            if settings.is_development:
+                await seed_demo_store(conn)  # what `make run` would load on start
+            customers = await demo_customer_summaries(conn)
+    finally:
+        await pool.close()
+    print(json.dumps(customers, indent=2))
     return 0
 
 

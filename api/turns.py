@@ -64,10 +64,18 @@ async def run_turn(
     snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
     message = HumanMessage(content=content, id=str(uuid.uuid4()))
+    # A new message on a run paused for staff approval replaces that run (LangGraph
+    # drops a pending interrupt when new input arrives). The approval itself lives
+    # on in switchboard.approvals and is carried out when decided; here the note
+    # that it is waiting becomes history, so the agent knows and can say so.
+    notes = [
+        AIMessage(content=approval["message"], name=active, id=f"note-{approval['approval_id']}")
+        for approval in pending_approvals(snapshot)
+    ]
     try:
         async with asyncio.timeout(timeout_seconds):
             stream = graph.astream(
-                {"messages": [message]},
+                {"messages": [*notes, message]},
                 config,
                 context=context,
                 stream_mode=["messages", "updates"],
@@ -117,7 +125,10 @@ def _update_events(update: dict, agent: str | None, active: str) -> list[Event]:
     events: list[Event] = []
     for node, value in update.items():
         if node == "__interrupt__":
-            events.extend(_interrupt_events(value))
+            # With subgraphs=True the interrupt is reported by the agent's subgraph
+            # and again by the root graph: take the root's only.
+            if agent is None:
+                events.extend(_interrupt_events(value, active))
             continue
         if not isinstance(value, dict):
             continue
@@ -146,7 +157,7 @@ def _message_events(message: Any, agent: str) -> list[Event]:
     return []
 
 
-def _interrupt_events(interrupts: Any) -> list[Event]:
+def _interrupt_events(interrupts: Any, agent: str) -> list[Event]:
     events: list[Event] = []
     for item in interrupts or ():
         value = getattr(item, "value", None)
@@ -158,4 +169,20 @@ def _interrupt_events(interrupts: Any) -> list[Event]:
                     summary=str(value.get("summary", "")),
                 )
             )
+            if value.get("message"):
+                # The run is paused, so no agent reply follows: tell the customer here.
+                events.append(
+                    MessageEvent(role="assistant", agent=agent, content=str(value["message"]))
+                )
     return events
+
+
+def pending_approvals(snapshot: Any) -> list[dict]:
+    """Return the approval payloads a thread's paused run is waiting on."""
+    return [
+        item.value
+        for item in getattr(snapshot, "interrupts", ()) or ()
+        if isinstance(getattr(item, "value", None), dict)
+        and "approval_id" in item.value
+        and item.value.get("message")
+    ]

@@ -18,7 +18,7 @@ from api.errors import ApiError, Conflict, NotFound
 from api.events import DoneEvent, ErrorEvent, Event, TokenEvent, event_from_payload, event_payload
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
 from api.thread_store import ThreadStore
-from api.turns import run_turn, text_of, thread_config
+from api.turns import pending_approvals, run_turn, text_of, thread_config
 from graph.context import SupportContext
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,14 @@ async def list_messages(
         public
         for message in snapshot.values.get("messages", [])
         if (public := _public_message(message)) is not None
+    ]
+    # A run paused for staff approval has not written its reply yet: show the note.
+    active = snapshot.values.get("active_agent", "triage")
+    messages += [
+        MessagePublic(
+            id=f"note-{a['approval_id']}", role="assistant", agent=active, content=a["message"]
+        )
+        for a in pending_approvals(snapshot)
     ]
     return ThreadHistoryPublic(
         thread_id=thread_id,
