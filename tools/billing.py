@@ -173,8 +173,7 @@ def make_billing_tools(
                     {
                         "status": "pending_approval",
                         "approval_id": earlier["approval_id"],
-                        "message": "This refund is already waiting for a team member's review; "
-                        "do not request it again.",
+                        "note": "An identical refund request is already waiting for staff review.",
                     }
                 )
             approval_id = approval_id_for(context.thread_id, runtime.tool_call_id)
@@ -255,7 +254,7 @@ async def _apply_decision(
             {
                 **outcome,
                 "approval_id": approval_id,
-                "message": f"The refund on order {order_id} was not approved by the team.",
+                "note": "Rejected after staff review; no refund was issued.",
             }
         )
     amount = value

@@ -22,12 +22,10 @@ class ToolError(Exception):
         self.message = message
 
     def __str__(self) -> str:
-        hint = (
-            "retryable: fix the arguments or ask the customer, then call again"
-            if self.retryable
-            else "terminal: do not retry, explain this to the customer"
-        )
-        return f"[{self.code}; {hint}] {self.message}"
+        # Short and factual on purpose: the tool-result guard scores this text,
+        # and imperative hints ("call again", "tell the customer") read like
+        # injected instructions to it.
+        return f"[{self.code}, {'retryable' if self.retryable else 'final'}] {self.message}"
 
 
 class RetryableToolError(ToolError):

@@ -138,9 +138,7 @@ class Store:
             )
             invoice = await cursor.fetchone()
             if invoice is None:
-                raise NotFoundError(
-                    f"Invoice {invoice_id!r} was not found on this customer's account."
-                )
+                raise NotFoundError(f"Invoice {invoice_id!r} was not found.")
             invoice["lines"] = await _rows(
                 conn,
                 "SELECT name, quantity, unit_price FROM store.order_items"
@@ -189,7 +187,7 @@ class Store:
             )
             row = await cursor.fetchone()
         if row is None:
-            raise NotFoundError(f"Return {rma_number!r} was not found on this customer's account.")
+            raise NotFoundError(f"Return {rma_number!r} was not found.")
         return row
 
     async def find_refund(self, key: str) -> dict[str, Any] | None:
@@ -413,7 +411,7 @@ async def _order(
     )
     row = await cursor.fetchone()
     if row is None:
-        raise NotFoundError(f"Order {order_id} was not found on this customer's account.")
+        raise NotFoundError(f"Order {order_id} was not found.")
     return dict(row)
 
 

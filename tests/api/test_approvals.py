@@ -8,6 +8,7 @@ and the outcome lands in the conversation.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -81,6 +82,13 @@ async def _post_when_free(client, thread_id: str, text: str, headers: dict):  # 
     return response
 
 
+def _tool_result(model: ScriptedChatModel) -> dict:
+    """The tool result the model read last (the tool guard may re-serialise it)."""
+    message = model.seen[-1][-1]
+    assert isinstance(message, ToolMessage)
+    return json.loads(str(message.content))
+
+
 async def _history(client, thread_id: str, customer: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     response = await client.get(f"/v1/threads/{thread_id}/messages", headers=auth(customer))
     return [(m["role"], m["content"]) for m in response.json()["messages"]]
@@ -124,8 +132,7 @@ async def test_high_value_refund_waits_for_approval_then_is_issued(settings: Set
     assert decided.json()["outcome"]["status"] == "refunded"
     assert await _refunds(settings, order) == [Decimal("250.00")]
     assert history[-1] == ("assistant", "Approved: 250.00 USD is on its way back to you.")
-    tool_result = model.seen[-1][-1]
-    assert isinstance(tool_result, ToolMessage) and '"status":"refunded"' in tool_result.content
+    assert _tool_result(model)["status"] == "refunded"
 
 
 async def test_staff_can_approve_a_smaller_amount(settings: Settings) -> None:
@@ -171,7 +178,7 @@ async def test_rejected_refund_is_not_issued_and_the_customer_is_told(settings: 
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
     assert await _refunds(settings, order) == []
     assert history[-1] == ("assistant", "Sorry, the team could not approve this refund.")
-    assert '"status":"rejected"' in model.seen[-1][-1].content
+    assert _tool_result(model)["status"] == "rejected"
     assert again.status_code == 409
 
 
@@ -274,7 +281,7 @@ async def test_customer_can_keep_talking_while_a_refund_waits(settings: Settings
 
     assert names(other)[-2:] == ["message", "done"] and "interrupt" not in names(other)
     assert "interrupt" not in names(asked_again)  # no second approval for the same request
-    assert '"status":"pending_approval"' in model.seen[-1][-1].content
+    assert _tool_result(model)["status"] == "pending_approval"
     assert decided.status_code == 200, decided.text
     assert await _refunds(settings, order) == [Decimal("250.00")]
     assert history[-1][0] == "assistant" and "approved your refund of 250.00 USD" in history[-1][1]
