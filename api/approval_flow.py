@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Interrupt, StateSnapshot
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from api.settings import Settings
-from api.thread_store import ThreadStore
+from api.thread_store import ThreadStore, TurnStatus
 from api.turns import text_of, thread_config
 from graph.context import SupportContext
 from tools.approvals import ApprovalStore
@@ -34,6 +37,10 @@ logger = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0
 """How often the background task expires stale approvals."""
+
+
+def _config(thread_id: str) -> RunnableConfig:
+    return cast(RunnableConfig, thread_config(thread_id))
 
 
 def live_interrupt(snapshot: StateSnapshot, approval_id: str) -> Interrupt | None:
@@ -80,7 +87,7 @@ class ApprovalFlow:
         cls,
         graph: CompiledStateGraph,
         threads: ThreadStore,
-        pool: AsyncConnectionPool,
+        pool: AsyncConnectionPool[AsyncConnection[DictRow]],
         settings: Settings,
     ) -> ApprovalFlow:
         """Build the flow the lifespan keeps in `app.state.approval_flow`."""
@@ -100,7 +107,7 @@ class ApprovalFlow:
 
         The caller holds the thread's turn lease.
         """
-        config = thread_config(approval["thread_id"])
+        config = _config(approval["thread_id"])
         snapshot = await self.graph.aget_state(config)
         pending = live_interrupt(snapshot, approval["approval_id"])
         if pending is None:
@@ -111,7 +118,7 @@ class ApprovalFlow:
         context = customer_context(approval, request_id)
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                await self.graph.ainvoke(
+                await self.graph.ainvoke(  # type: ignore[call-overload]
                     Command(resume={pending.id: resume}), config, context=context
                 )
         except Exception:
@@ -156,7 +163,7 @@ class ApprovalFlow:
 
     async def post(self, thread_id: str, text: str, snapshot: StateSnapshot | None = None) -> None:
         """Append an assistant message to the thread (dropping a paused run, if any)."""
-        config = thread_config(thread_id)
+        config = _config(thread_id)
         snapshot = snapshot or await self.graph.aget_state(config)
         agent = snapshot.values.get("active_agent", "triage")
         await self.graph.aupdate_state(
@@ -187,7 +194,7 @@ class ApprovalFlow:
                 continue
             if claim.kind != "new":
                 continue
-            status = "failed"
+            status: TurnStatus = "failed"
             try:
                 await self.post(approval["thread_id"], outcome_text(approval))
                 await self.approvals.mark_notified(approval["approval_id"])
@@ -197,7 +204,7 @@ class ApprovalFlow:
             finally:
                 await self.threads.finish_turn(
                     approval["thread_id"], key, claim.lease or "", status=status, events=[]
-                )  # type: ignore[arg-type]
+                )
         return told
 
     async def sweep_forever(self, every_seconds: float = SWEEP_SECONDS) -> None:

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 
 SEED = 20261123
 FIRST_ORDER_ID = 1001
@@ -188,7 +189,7 @@ def _days_ago(rng: random.Random, status: str) -> int:
     return rng.randint(6, 26) if rng.random() < 0.5 else rng.randint(36, 150)
 
 
-async def seed_demo_store(conn: AsyncConnection, *, now: datetime | None = None) -> bool:
+async def seed_demo_store(conn: AsyncConnection[DictRow], *, now: datetime | None = None) -> bool:
     """Load the demo store unless it is there; return whether anything was written.
 
     Safe to call from several processes at once (an advisory lock serialises
@@ -204,7 +205,7 @@ async def seed_demo_store(conn: AsyncConnection, *, now: datetime | None = None)
     return True
 
 
-async def _insert(conn: AsyncConnection, now: datetime) -> None:
+async def _insert(conn: AsyncConnection[DictRow], now: datetime) -> None:
     customers = demo_customers()
     orders = build_orders(now)
     async with conn.cursor() as cur:
@@ -404,7 +405,9 @@ def _seed_return(o: _Order, now: datetime) -> tuple | None:
     )
 
 
-async def demo_customer_summaries(conn: AsyncConnection, *, orders_each: int = 5) -> list[dict]:
+async def demo_customer_summaries(
+    conn: AsyncConnection[DictRow], *, orders_each: int = 5
+) -> list[dict]:
     """Return each demo customer with a few of their order ids (for `demo-customers`)."""
     cursor = await conn.execute(
         "SELECT c.customer_id, c.name, c.email,"

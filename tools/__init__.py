@@ -16,13 +16,15 @@ from tools.returns import make_returns_tools
 from tools.store import Store
 
 if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+    from psycopg.rows import DictRow
     from psycopg_pool import AsyncConnectionPool
 
     from api.settings import Settings
 
 
 def build_toolkit(
-    pool: AsyncConnectionPool,
+    pool: AsyncConnectionPool[AsyncConnection[DictRow]],
     settings: Settings,
     *,
     knowledge: Sequence[BaseTool] = (),

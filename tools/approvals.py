@@ -11,6 +11,8 @@ import uuid
 from datetime import timedelta
 from typing import Any, Literal
 
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -44,7 +46,7 @@ class ApprovalConflict(Exception):
 class ApprovalStore:
     """Queries on `switchboard.approvals`."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> None:
         self.pool = pool
 
     async def record_pending(

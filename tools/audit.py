@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.errors import GraphInterrupt
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -57,7 +59,7 @@ class AuditEntry:
 class AuditLog:
     """Appends to `switchboard.audit_log` (the table refuses updates and deletes)."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> None:
         self.pool = pool
 
     async def append(

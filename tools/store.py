@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from psycopg import AsyncConnection, errors
+from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from tools.errors import InvalidRequestError, NotAllowedError, NotFoundError
@@ -64,7 +65,7 @@ class ReturnResult:
 class Store:
     """The store repository; one instance per pool, shared by all tools."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]]) -> None:
         self.pool = pool
 
     # --- Reads ------------------------------------------------------------------------
@@ -401,7 +402,7 @@ def check_refundable(order: dict[str, Any], amount: Decimal) -> None:
 
 
 async def _order(
-    conn: AsyncConnection, customer_id: str, order_id: int, *, lock: bool = False
+    conn: AsyncConnection[DictRow], customer_id: str, order_id: int, *, lock: bool = False
 ) -> dict[str, Any]:
     cursor = await conn.execute(
         "SELECT order_id, status, currency, subtotal, shipping, tax, total, paid_amount,"
@@ -416,7 +417,7 @@ async def _order(
 
 
 async def _earlier_refund(
-    conn: AsyncConnection,
+    conn: AsyncConnection[DictRow],
     key: str,
     order: dict[str, Any],
     amount: Decimal | None,
@@ -444,6 +445,6 @@ async def _earlier_refund(
     return await cursor.fetchone()
 
 
-async def _rows(conn: AsyncConnection, sql: str, params: tuple) -> list[dict[str, Any]]:
+async def _rows(conn: AsyncConnection[DictRow], sql: str, params: tuple) -> list[dict[str, Any]]:
     cursor = await conn.execute(sql, params)
     return [dict(row) for row in await cursor.fetchall()]

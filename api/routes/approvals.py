@@ -12,9 +12,10 @@ import time
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.approval_flow import ApprovalFlow, live_interrupt
@@ -22,7 +23,7 @@ from api.deps import CurrentStaff, GraphDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
-from api.thread_store import ThreadStore, TurnClaim
+from api.thread_store import ThreadStore, TurnClaim, TurnStatus
 from api.turns import thread_config
 from tools.approvals import ApprovalConflict, ApprovalStatus
 
@@ -114,7 +115,7 @@ async def get_approval(
     row = await flow.approvals.get(approval_id)
     if row is None:
         raise NotFound(f"Approval {approval_id!r} not found.")
-    snapshot = await graph.aget_state(thread_config(row["thread_id"]))
+    snapshot = await graph.aget_state(cast(RunnableConfig, thread_config(row["thread_id"])))
     conversation = [
         public
         for message in snapshot.values.get("messages", [])
@@ -153,7 +154,7 @@ async def decide(
             f"Approval {approval_id!r} is being decided, or its conversation is busy; retry.",
             headers={"Retry-After": "2"},
         )
-    outcome, status = "error", "failed"
+    outcome, status = "error", cast(TurnStatus, "failed")
     try:
         try:
             claimed = await flow.approvals.claim(
@@ -175,14 +176,14 @@ async def decide(
         }
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         outcome = await flow.carry_out(claimed, resume, request_id)
-        status = "completed"
+        status = cast(TurnStatus, "completed")
     finally:
         await threads.finish_turn(
             row["thread_id"],
             key,
             claim.lease or "",
             status=status,
-            events=[],  # type: ignore[arg-type]
+            events=[],
         )
         await flow.audit.append(
             actor=staff.subject,
