@@ -17,6 +17,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
 from api.routes import approvals, demo, health, threads, web
+from api.resources import load_guards, open_knowledge_base
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
 from db.embedded import start_embedded_postgres
@@ -28,6 +29,7 @@ from graph.llm import build_chat_model
 from graph.llm.offline import classify
 from ingestion.embeddings import get_embedder
 from tools import build_toolkit
+from tools.knowledge import make_knowledge_tools
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +64,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await get_embedder().aembed_query("warm-up")
         await asyncio.to_thread(classify, "hello")
         app.state.pool = pool
-        toolkit = build_toolkit(pool, settings)
-        app.state.graph = build_graph(model, toolkit).compile(checkpointer=checkpointer)
+        guards, kb = await asyncio.gather(
+            asyncio.to_thread(load_guards, settings),
+            asyncio.to_thread(open_knowledge_base, settings),
+        )
+        app.state.guards, app.state.knowledge_base = guards, kb
+        knowledge = make_knowledge_tools(kb, top_k=settings.kb_top_k) if kb else []
+        toolkit = build_toolkit(pool, settings, knowledge=knowledge)
+        app.state.graph = build_graph(model, toolkit, guards=guards).compile(
+            checkpointer=checkpointer
+        )
         app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)
         app.state.approval_flow = ApprovalFlow.for_app(
             app.state.graph, app.state.threads, pool, settings

@@ -133,3 +133,24 @@ def _thread(row: dict) -> ThreadRecord:
         customer_id=row["customer_id"],
         created_at=row["created_at"],
     )
+
+
+async def caller_identity(
+    pool: AsyncConnectionPool, customer_id: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return the caller's own e-mails and order ids, for the output guard.
+
+    A reply may echo these back; any other customer's e-mail or order id in a
+    reply is masked.
+    """
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT c.email, array_remove(array_agg(o.order_id::text), NULL) AS order_ids"
+            " FROM store.customers c LEFT JOIN store.orders o USING (customer_id)"
+            " WHERE c.customer_id = %s GROUP BY c.email",
+            (customer_id,),
+        )
+        row = await cursor.fetchone()
+    if row is None:
+        return (), ()
+    return (row["email"],), tuple(row["order_ids"] or ())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 
@@ -16,6 +16,7 @@ from api.events import (
     DoneEvent,
     ErrorEvent,
     Event,
+    GuardEvent,
     HandoffEvent,
     InterruptEvent,
     MessageEvent,
@@ -63,7 +64,6 @@ async def run_turn(
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
     snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
-    message = HumanMessage(content=content, id=str(uuid.uuid4()))
     # A new message on a run paused for staff approval replaces that run (LangGraph
     # drops a pending interrupt when new input arrives). The approval itself lives
     # on in switchboard.approvals and is carried out when decided; here the note
@@ -74,19 +74,21 @@ async def run_turn(
     ]
     try:
         async with asyncio.timeout(timeout_seconds):
+            # The raw text travels in the run context, never in state: the input
+            # guard node stores only its redacted form (graph/guarding.py).
             stream = graph.astream(
-                {"messages": [*notes, message]},
+                {"messages": notes},
                 config,
-                context=context,
-                stream_mode=["messages", "updates"],
+                context=replace(context, user_message=content),
+                stream_mode=["custom", "updates"],
                 subgraphs=True,
             )
             async for namespace, mode, chunk in stream:
                 agent = namespace[0].split(":", 1)[0] if namespace else None
-                if mode == "messages":
-                    token = _token(chunk, agent)
-                    if token:
-                        yield token
+                if mode == "custom":
+                    custom = _custom_event(chunk)
+                    if custom:
+                        yield custom
                     continue
                 for event in _update_events(chunk, agent, active):
                     if isinstance(event, HandoffEvent):
@@ -113,12 +115,22 @@ async def run_turn(
     yield DoneEvent()
 
 
-def _token(chunk: tuple[Any, dict], agent: str | None) -> TokenEvent | None:
-    message, _metadata = chunk
-    if not isinstance(message, AIMessageChunk) or agent is None:
+def _custom_event(payload: Any) -> Event | None:
+    """Map the graph's custom stream payloads (graph/guarding.py) to events."""
+    if not isinstance(payload, dict):
         return None
-    delta = text_of(message.content)
-    return TokenEvent(delta=delta, agent=agent) if delta else None
+    kind = payload.get("kind")
+    if kind == "token" and payload.get("delta"):
+        return TokenEvent(delta=payload["delta"], agent=payload["agent"])
+    if kind == "guard":
+        return GuardEvent(
+            stage=payload["stage"], scanner=payload["scanner"], action=payload["action"]
+        )
+    if kind == "notice":
+        return MessageEvent(role="system", agent=None, content=payload["content"])
+    if kind == "blocked":
+        return MessageEvent(role="assistant", agent=payload["agent"], content=payload["content"])
+    return None
 
 
 def _update_events(update: dict, agent: str | None, active: str) -> list[Event]:

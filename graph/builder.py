@@ -10,9 +10,10 @@ from langgraph.graph import END, START, StateGraph
 
 from graph.agents import build_agent
 from graph.context import SupportContext
+from graph.guarding import INPUT_GUARD_DESTINATIONS, make_input_guard_node
+from graph.guards import Guards
 from graph.handoffs import make_handoff_tool
 from graph.prompts import SYSTEM_PROMPTS
-from graph.routing import route_to_active_agent
 from graph.state import AGENTS, AgentName, SupportState
 
 Toolkit = Mapping[AgentName, Sequence[BaseTool]]
@@ -25,25 +26,35 @@ HANDOFFS: dict[AgentName, tuple[AgentName, ...]] = {
 }
 
 
-def build_graph(model: BaseChatModel, toolkit: Toolkit | None = None) -> StateGraph:
+def build_graph(
+    model: BaseChatModel, toolkit: Toolkit | None = None, *, guards: Guards | None = None
+) -> StateGraph:
     """Return the uncompiled support graph.
 
-    Persistence is the caller's business: the API compiles it with the Postgres
-    saver, `graph/studio.py` without one, tests with whatever saver they need.
+    `START → guard_input → <active agent>`; the input guard ends a blocked turn
+    before any model or tool runs. Persistence is the caller's business: the
+    API compiles it with the Postgres saver, `graph/studio.py` without one,
+    tests with whatever saver they need.
 
     Args:
         model: The chat model every agent uses.
         toolkit: Extra domain tools per agent; each agent only gets its own.
+        guards: Input, output and tool-result guards; `None` (tests only)
+            passes text through unscanned.
+
     """
     toolkit = toolkit or {}
     graph = StateGraph(SupportState, context_schema=SupportContext)
+    graph.add_node(
+        "guard_input", make_input_guard_node(guards), destinations=INPUT_GUARD_DESTINATIONS
+    )
+    graph.add_edge(START, "guard_input")
     for agent in AGENTS:
         tools = [*toolkit.get(agent, ()), *(make_handoff_tool(t) for t in HANDOFFS[agent])]
         graph.add_node(
             agent,
-            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent]),
+            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent], guards),
             destinations=HANDOFFS[agent],
         )
         graph.add_edge(agent, END)
-    graph.add_conditional_edges(START, route_to_active_agent, list(AGENTS))
     return graph

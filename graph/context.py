@@ -19,3 +19,11 @@ class SupportContext:
     thread_id: str = ""
     role: Literal["customer", "staff"] = "customer"
     request_id: str = ""
+    user_message: str | None = None
+    """This turn's raw message, as the customer sent it. It travels in the run
+    context, never in state: the input guard stores only its redacted form, so
+    the text of a blocked message is never checkpointed."""
+    caller_emails: tuple[str, ...] = ()
+    """The caller's own e-mail addresses: the output guard masks any others."""
+    caller_order_ids: tuple[str, ...] = ()
+    """The caller's own order ids: the output guard masks any others."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from typing_extensions import NotRequired, TypedDict
+from typing import Annotated, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+
+def _merge(left: dict[str, str] | None, right: dict[str, str] | None) -> dict[str, str]:
+    return {**(left or {}), **(right or {})}
+
 
 AgentName = Literal["triage", "billing", "returns"]
 """The agents a conversation can be with."""
@@ -26,3 +30,7 @@ class SupportState(TypedDict):
     active_agent: NotRequired[AgentName]
     """Who holds the conversation; the next turn starts there. Last write wins;
     absent means `triage`."""
+
+    pii_vault: NotRequired[Annotated[dict[str, str], _merge]]
+    """Placeholder → original value of redacted PII (`[EMAIL_1]` → address),
+    merged turn after turn; tools get the values back inside their call only."""

@@ -17,7 +17,7 @@ from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.events import DoneEvent, ErrorEvent, Event, TokenEvent, event_from_payload, event_payload
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
-from api.thread_store import ThreadStore
+from api.thread_store import ThreadStore, caller_identity
 from api.turns import pending_approvals, run_turn, text_of, thread_config
 from graph.context import SupportContext
 
@@ -104,11 +104,14 @@ async def post_message(
         return _sse(_replay(events), settings)
 
     queue: asyncio.Queue[Event] = asyncio.Queue()
+    emails, order_ids = await caller_identity(request.app.state.pool, user.subject)
     context = SupportContext(
         customer_id=user.subject,
         thread_id=thread_id,
         role=user.role,
         request_id=request.headers.get("x-request-id") or str(uuid.uuid4()),
+        caller_emails=emails,
+        caller_order_ids=order_ids,
     )
 
     async def produce() -> None:

@@ -27,6 +27,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     Raises:
         ModelConfigError: A model string names an unknown provider or one whose
             LangChain package is not installed.
+
     """
     specs = [settings.model, *settings.fallback_models]
     specs = [spec for spec in dict.fromkeys(specs) if spec != OFFLINE]

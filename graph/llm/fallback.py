@@ -64,7 +64,7 @@ class FallbackChatModel(BaseChatModel):
             try:
                 message = model.invoke(messages, stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
-            except Exception as error:  # noqa: BLE001 - any provider failure falls back
+            except Exception as error:
                 errors.append(error)
                 self._failed(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
@@ -81,7 +81,7 @@ class FallbackChatModel(BaseChatModel):
             try:
                 message = await model.ainvoke(messages, stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
-            except Exception as error:  # noqa: BLE001 - any provider failure falls back
+            except Exception as error:
                 errors.append(error)
                 self._failed(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
@@ -101,7 +101,7 @@ class FallbackChatModel(BaseChatModel):
                     started = True
                     yield _as_generation_chunk(chunk, run_manager)
                 return
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if started:
                     raise
                 errors.append(error)
@@ -128,7 +128,7 @@ class FallbackChatModel(BaseChatModel):
                         )
                     yield generation
                 return
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if started:
                     raise
                 errors.append(error)

@@ -1,0 +1,225 @@
+"""Where the guards sit in the graph: before triage, around tools, on every reply.
+
+- `make_input_guard_node`: the first node of every turn. It reads the raw
+  message from the run context (`SupportContext.user_message`, never
+  checkpointed), scans it, and either appends the redacted message and goes to the active agent, or
+  appends a withheld marker plus the refusal and ends the turn: no model call,
+  no tool call, and the raw blocked text is never stored.
+- `make_tool_call_guard`: restores redacted values (the customer's own e-mail,
+  say) inside the tool call only, and scans tool results for instructions
+  hidden in data before the model reads them.
+- `ReplyGuard`: wraps a model's token stream so only text that passed the
+  output scanners is released, to the stream and to the stored message.
+
+Guard trips reach the API as `custom` stream events: `{"kind": "guard", ...}`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.config import get_stream_writer
+from langgraph.graph import END
+from langgraph.prebuilt.tool_node import ToolCallRequest
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from graph.context import SupportContext
+from graph.guards import Guards, GuardTrip, OutputContext, Vault, restore
+from graph.prompts import SYSTEM_PROMPTS
+from graph.state import AGENTS, SupportState
+
+WITHHELD = "[message withheld by the safety check]"
+"""What the history keeps of a blocked message: never the raw text."""
+
+_PLACEHOLDER = re.compile(r"^\[([A-Z_]+)_(\d+)\]$")
+
+RESTORABLE_LABELS = frozenset({"EMAIL", "PHONE"})
+"""PII a tool may legitimately need back (contact details). Card numbers, IBANs,
+national ids and secrets are redacted for good: no tool takes them from chat,
+so their values are never kept, not even in the vault."""
+
+
+def restorable(values: dict[str, str]) -> dict[str, str]:
+    """Keep the vault entries whose kind a tool may need restored."""
+    kept = {}
+    for placeholder, value in values.items():
+        match = _PLACEHOLDER.match(placeholder)
+        if match and match.group(1) in RESTORABLE_LABELS:
+            kept[placeholder] = value
+    return kept
+
+
+def vault_from_state(state: SupportState | dict) -> Vault:
+    """Rebuild the thread's PII vault from its checkpointed `pii_vault` values."""
+    vault = Vault()
+    for placeholder, value in (state.get("pii_vault") or {}).items():
+        match = _PLACEHOLDER.match(placeholder)
+        if not match:
+            continue
+        label, number = match.group(1), int(match.group(2))
+        vault.values[placeholder] = value
+        vault._by_value[(label, value)] = placeholder
+        vault._counts[label] = max(vault._counts.get(label, 0), number)
+    return vault
+
+
+def emit(payload: dict[str, Any]) -> None:
+    """Send a custom stream event (a no-op outside a streaming run)."""
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # not inside a runnable context
+        return
+    writer(payload)
+
+
+def emit_trips(trips: list[GuardTrip]) -> None:
+    """Emit a `guard` event for each user-visible trip."""
+    for trip in trips:
+        if trip.user_visible:
+            emit({"kind": "guard", **trip.event()})
+
+
+def _latest_user_text(
+    state: SupportState, context: SupportContext | None
+) -> tuple[str | None, str | None]:
+    """Return `(text, message id)` of the turn's input.
+
+    The API sends the raw text in the run context; Studio and tests may send a
+    plain `messages` input instead, whose last human message is then guarded
+    in place (same id).
+    """
+    if context is not None and context.user_message is not None:
+        return context.user_message, None
+    for message in reversed(state.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return str(message.content), message.id
+        break
+    return None, None
+
+
+def make_input_guard_node(
+    guards: Guards | None,
+) -> Callable[[SupportState, Runtime[SupportContext]], Awaitable[Command]]:
+    """Build the node that guards each turn's input and picks the agent to run."""
+
+    async def guard_input(state: SupportState, runtime: Runtime[SupportContext]) -> Command:
+        agent = state.get("active_agent", "triage")
+        text, message_id = _latest_user_text(state, runtime.context)
+        if text is None:
+            return Command(goto=agent)
+        message_id = message_id or str(uuid.uuid4())
+        if guards is None:
+            return Command(
+                goto=agent, update={"messages": [HumanMessage(content=text, id=message_id)]}
+            )
+        vault = vault_from_state(state)
+        verdict = await guards.input.ascan(text, vault)
+        emit_trips(verdict.trips)
+        if not verdict.allowed:
+            refusal = AIMessage(content=verdict.refusal or "", name=agent)
+            emit({"kind": "blocked", "agent": agent, "content": refusal.content})
+            return Command(
+                goto=END,
+                update={"messages": [HumanMessage(content=WITHHELD, id=message_id), refusal]},
+            )
+        if verdict.user_notice:
+            emit({"kind": "notice", "content": verdict.user_notice})
+        return Command(
+            goto=agent,
+            update={
+                "messages": [HumanMessage(content=verdict.text, id=message_id)],
+                "pii_vault": restorable(vault.values),
+            },
+        )
+
+    return guard_input
+
+
+INPUT_GUARD_DESTINATIONS = (*AGENTS, END)
+
+
+def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]:
+    """Build the ToolNode wrapper: restore PII into arguments, scan results."""
+
+    async def guard_tool_call(
+        request: ToolCallRequest,
+        execute: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]],
+    ) -> ToolMessage | Command:
+        vault = vault_from_state(request.state)
+        if vault.values:
+            call = {**request.tool_call, "args": restore(request.tool_call["args"], vault)}
+            request = request.override(tool_call=call)
+        result = await execute(request)
+        if guards is None or not isinstance(result, ToolMessage):
+            return result
+        if not isinstance(result.content, str) or not result.content:
+            return result
+        verdict = await guards.output.acheck_tool_result(result.content)
+        if verdict.clean:
+            return result
+        emit_trips(verdict.trips)
+        return result.model_copy(update={"content": verdict.text})
+
+    return guard_tool_call
+
+
+class ReplyGuard:
+    """Release a model's reply text only after it passed the output scanners."""
+
+    def __init__(
+        self, guards: Guards | None, context: SupportContext, state: SupportState, agent: str
+    ) -> None:
+        self.agent = agent
+        self.released: list[str] = []
+        self.blocked = False
+        self._stream = None
+        if guards is not None:
+            user_text = next(
+                (
+                    str(m.content)
+                    for m in reversed(state.get("messages", []))
+                    if isinstance(m, HumanMessage)
+                ),
+                "",
+            )
+            self._stream = guards.output.new_stream(
+                OutputContext.build(
+                    caller_emails=context.caller_emails,
+                    caller_order_ids=context.caller_order_ids,
+                    system_prompts=list(SYSTEM_PROMPTS.values()),
+                    user_text=user_text,
+                )
+            )
+
+    async def feed(self, delta: str) -> None:
+        """Pass `delta` through the scanners; stream what they release."""
+        if self.blocked or not delta:
+            return
+        if self._stream is None:
+            self._release(delta)
+            return
+        for release in await self._stream.afeed(delta):
+            self._handle(release)
+
+    async def finish(self) -> str:
+        """Flush the held-back text; return the reply exactly as released."""
+        if self._stream is not None and not self.blocked:
+            for release in await self._stream.afinish():
+                self._handle(release)
+        return "".join(self.released)
+
+    def _handle(self, release: Any) -> None:
+        emit_trips(list(release.trips))
+        if release.blocked:
+            self.blocked = True
+        self._release(release.text)
+
+    def _release(self, text: str) -> None:
+        if text:
+            self.released.append(text)
+            emit({"kind": "token", "delta": text, "agent": self.agent})
