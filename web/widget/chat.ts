@@ -168,8 +168,20 @@ class Turn {
       return;
     }
     const line = this.tools.find((l) => l.dataset.tool === name && l.dataset.status === "started");
-    if (line) line.dataset.status = status;
+    if (line) {
+      line.dataset.status = status;
+      line.textContent = status === "failed" ? "That didn't work; trying another way." : (line.textContent ?? "").replace(/…$/, "");
+    }
     this.view.setStatus("");
+  }
+
+  /** Settle tool lines left running: the turn ended (or paused for an approval). */
+  settleTools(status: "completed" | "waiting"): void {
+    for (const line of this.tools) {
+      if (line.dataset.status !== "started") continue;
+      line.dataset.status = status;
+      line.textContent = (line.textContent ?? "").replace(/…$/, "");
+    }
   }
 
   guard(stage: string, action: string): void {
@@ -396,6 +408,7 @@ export class Chat {
         }
       }
     } finally {
+      turn.settleTools(turn.interrupted ? "waiting" : "completed");
       turn.stopTyping();
       this.view.setStatus("");
       this.busy = false;

@@ -64,6 +64,7 @@ button { font: inherit; cursor: pointer; }
 .sb-tool { align-self: flex-start; font-size: 13px; color: var(--sb-muted); display: flex; align-items: center; gap: 6px; }
 .sb-tool::before { content: ""; width: 10px; height: 10px; border-radius: 50%; border: 2px solid var(--sb-accent); border-right-color: transparent; animation: sb-spin .8s linear infinite; }
 .sb-tool[data-status="completed"]::before { border-color: var(--sb-ok); animation: none; background: var(--sb-ok); }
+.sb-tool[data-status="waiting"]::before { border-color: #b45309; animation: none; background: #f59e0b; }
 .sb-tool[data-status="failed"]::before { border-color: var(--sb-danger); animation: none; }
 @keyframes sb-spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .sb-tool::before, .sb-typing span { animation: none !important; } }

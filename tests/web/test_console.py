@@ -1,0 +1,76 @@
+"""The staff approval console in a real browser (issue 6)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from api.auth import mint_token
+from tests.conftest import TEST_JWT_SECRET
+from tests.web.conftest import LiveServer, screenshot
+from tests.web.helpers import open_store, refund_candidates, send
+
+pytestmark = pytest.mark.slow
+
+
+def test_customer_token_cannot_open_the_console(live_server: LiveServer, new_page) -> None:
+    page: Page = new_page()
+    page.goto(live_server.url + "/staff")
+    token = mint_token("cust-001", "customer", secret=TEST_JWT_SECRET, ttl_seconds=600)
+
+    page.get_by_label("Staff token").fill(token)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("not a staff token")
+    expect(page.locator("#app")).to_be_hidden()
+    expect(page.get_by_label("Staff token")).to_be_focused()
+
+
+def test_staff_edits_or_rejects_and_decisions_move_to_history(
+    live_server: LiveServer, new_page
+) -> None:
+    staff: Page = new_page()
+    staff.goto(live_server.url + "/staff")
+    token = mint_token("staff-007", "staff", secret=TEST_JWT_SECRET, ttl_seconds=600)
+    staff.get_by_label("Staff token").fill(token)
+    staff.get_by_role("button", name="Sign in", exact=True).click()
+    expect(staff.get_by_text("Signed in as staff-007")).to_be_visible()
+
+    # Two shoppers ask for refunds; the open console picks them up without a reload.
+    (edited, first_order), (rejected_customer, second_order) = refund_candidates(
+        live_server, 260, 2
+    )
+    for customer, order in ((edited, first_order), (rejected_customer, second_order)):
+        shopper: Page = new_page()
+        open_store(shopper, live_server, customer)
+        send(shopper, f"I want a refund of $250 for order {order}")
+        expect(shopper.locator(".sb-card")).to_be_visible()
+    first = staff.locator(".item", has_text=f"order {first_order}")
+    second = staff.locator(".item", has_text=f"order {second_order}")
+    expect(first).to_be_visible()
+    expect(second).to_be_visible()
+
+    first.click()
+    staff.get_by_label("Amount").fill("120")
+    staff.get_by_role("button", name="Approve edited amount").click()
+    expect(staff.locator(".outcome")).to_contain_text("Approved (edited)")
+    expect(staff.locator(".outcome")).to_contain_text("Approved amount: 120.00")
+
+    second.click()
+    staff.get_by_role("button", name="Reject").click()
+    expect(staff.locator(".form-message")).to_have_text("Give a reason to reject.")
+    expect(staff.get_by_label("Note to the customer")).to_be_focused()
+    staff.keyboard.type("Damage claims need photos; please reply with one.")
+    staff.get_by_role("button", name="Reject").click()
+    expect(staff.locator(".outcome")).to_contain_text("Rejected")
+    expect(staff.locator(".outcome")).to_contain_text("Reason: Damage claims need photos")
+
+    staff.get_by_role("tab", name="History").click()
+    expect(staff.locator(".item", has_text=f"order {first_order}")).to_contain_text(
+        "Approved (edited)"
+    )
+    rejected = staff.locator(".item", has_text=f"order {second_order}")
+    expect(rejected).to_contain_text("Rejected")
+    expect(rejected).to_contain_text("By staff-007")
+    screenshot(staff, "console-history")
+    assert staff.errors == []
