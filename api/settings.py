@@ -18,11 +18,18 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "secret", "dev-secret-change-me", "development-only-secret"}
+    {
+        "",
+        "changeme",
+        "change-me",
+        "secret",
+        "dev-secret-change-me",
+        "dev-secret-change-me-never-use-in-production",
+    }
 )
 """Secrets that are only acceptable in development mode."""
 
-DEV_JWT_SECRET = "dev-secret-change-me"
+DEV_JWT_SECRET = "dev-secret-change-me-never-use-in-production"
 
 
 class Settings(BaseSettings):
@@ -64,7 +71,9 @@ class Settings(BaseSettings):
     # --- Model -------------------------------------------------------------------
     model: str = Field("offline", alias="SWITCHBOARD_MODEL")
     """`offline`, or any `provider:model` accepted by LangChain's `init_chat_model`."""
-    fallback_models: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="SWITCHBOARD_FALLBACK_MODELS")
+    fallback_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SWITCHBOARD_FALLBACK_MODELS"
+    )
     """Comma-separated models tried after the primary fails; `offline` is always last."""
     model_temperature: float = Field(0.2, alias="SWITCHBOARD_MODEL_TEMPERATURE")
     """Sampling temperature for provider models."""
