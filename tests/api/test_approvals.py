@@ -133,6 +133,19 @@ async def test_high_value_refund_waits_for_approval_then_is_issued(settings: Set
     assert await _refunds(settings, order) == [Decimal("250.00")]
     assert history[-1] == ("assistant", "Approved: 250.00 USD is on its way back to you.")
     assert _tool_result(model)["status"] == "refunded"
+    async with _db(settings) as conn:
+        cursor = await conn.execute(
+            "SELECT actor, actor_role, tool, outcome FROM switchboard.audit_log"
+            " WHERE thread_id = %s ORDER BY audit_id",
+            (thread_id,),
+        )
+        audit = [tuple(row.values()) for row in await cursor.fetchall()]
+    # The resumed tool logs before the decision's own row, which is written last.
+    assert audit == [
+        (customer, "customer", "request_refund", "interrupted"),
+        (customer, "customer", "request_refund", "refunded_after_approval"),
+        ("staff-ana", "staff", "approval_decision", "approve:resumed"),
+    ]
 
 
 async def test_staff_can_approve_a_smaller_amount(settings: Settings) -> None:
@@ -212,9 +225,9 @@ async def test_customers_cannot_use_the_approvals_api(settings: Settings) -> Non
 
 
 async def test_unanswered_approval_expires_and_the_customer_is_told(
-    database_url: str, tmp_path: Path
+    database_url: str, shared_data_dir: Path
 ) -> None:
-    settings = make_settings(database_url, tmp_path, SWITCHBOARD_APPROVAL_TTL=1)
+    settings = make_settings(database_url, shared_data_dir, SWITCHBOARD_APPROVAL_TTL=1)
     customer, order = await _customer_with_order(settings)
     async with running_app(settings, _refund_script(order, 250)) as client:
         thread_id, events = await _ask_for_refund(client, customer, order)
