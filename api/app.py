@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
@@ -110,6 +111,14 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
     app.state.settings = settings or get_settings()
     app.state.model_override = model
     install_error_handlers(app)
+    if app.state.settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=app.state.settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-Id"],
+            max_age=600,
+        )
     app.include_router(health.router)
     app.include_router(threads.router)
     app.include_router(approvals.router)

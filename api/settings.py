@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(8 * 3600, alias="SWITCHBOARD_TOKEN_TTL", gt=0)
     """Lifetime of tokens minted by `switchboard token`, in seconds."""
 
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SWITCHBOARD_CORS_ORIGINS"
+    )
+    """Comma-separated origins allowed to call the API from a browser (the store's
+    site embedding the widget, e.g. `https://shop.example.com`); empty: same origin only."""
+
     # --- Chat limits and streaming -----------------------------------------------
     max_message_chars: int = Field(4000, alias="SWITCHBOARD_MAX_MESSAGE_CHARS", gt=0)
     """Longest chat message accepted, in characters; longer ones get a 422."""
@@ -181,6 +187,27 @@ class Settings(BaseSettings):
     langsmith_endpoint: str | None = Field(None, alias="LANGSMITH_ENDPOINT")
     """LangSmith API URL (self-hosted or EU instance)."""
 
+    # --- Observability (issue 7; api/observability) ---------------------------------
+    log_format: Literal["json", "console"] | None = Field(None, alias="SWITCHBOARD_LOG_FORMAT")
+    """`json` (one event per line) or `console`; unset: console in development, json
+    otherwise. E-mails, card numbers, phone numbers and keys are redacted either way."""
+    metrics_token: SecretStr | None = Field(None, alias="SWITCHBOARD_METRICS_TOKEN")
+    """Bearer token `/metrics` requires when set. Outside development `/metrics` on the
+    API port answers 403 unless this or `SWITCHBOARD_METRICS_PORT` is set."""
+    metrics_port: int | None = Field(None, alias="SWITCHBOARD_METRICS_PORT")
+    """Serve Prometheus metrics on this separate (internal) port instead of the API's
+    `/metrics`."""
+    price_book: str | None = Field(None, alias="SWITCHBOARD_PRICE_BOOK")
+    """USD per million input/output tokens per model: a JSON or TOML file, or inline
+    JSON (`{"gpt-4.1-mini": {"input": 0.4, "output": 1.6}}`); merged over the built-in
+    book of common OpenAI and Anthropic models. The offline model costs nothing."""
+    turn_token_budget: int | None = Field(None, alias="SWITCHBOARD_TURN_TOKEN_BUDGET", gt=0)
+    """Most model tokens (in + out) one turn may spend; past it the turn ends with an
+    `error` event `token_budget_exceeded`. Unset: no limit."""
+    daily_token_budget: int | None = Field(None, alias="SWITCHBOARD_DAILY_TOKEN_BUDGET", gt=0)
+    """Most model tokens one customer may spend per UTC day; past it new messages get
+    `429 daily_budget_exceeded`. Unset: no limit."""
+
     @field_validator("fallback_models", mode="before")
     @classmethod
     def _split_models(cls, value: object) -> object:
@@ -189,7 +216,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "guard_banned_substrings", "guard_banned_patterns", "allowed_link_domains", mode="before"
+        "guard_banned_substrings",
+        "guard_banned_patterns",
+        "allowed_link_domains",
+        "cors_origins",
+        mode="before",
     )
     @classmethod
     def _split_guard_lists(cls, value: object) -> object:
@@ -204,6 +235,16 @@ class Settings(BaseSettings):
     @classmethod
     def _none_disables(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"", "none", "off"}:
+            return None
+        return value
+
+    @field_validator(
+        "log_format", "metrics_port", "price_book", "turn_token_budget", "daily_token_budget",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
             return None
         return value
 
