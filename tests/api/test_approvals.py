@@ -51,7 +51,7 @@ async def _refunds(settings: Settings, order_id: int) -> list[Decimal]:
         return [row["amount"] for row in await cursor.fetchall()]
 
 
-def _refund_script(order_id: int, amount: float, *after: AIMessage) -> ScriptedChatModel:
+def _refund_script(order_id: int, amount: float = 250, *after: AIMessage) -> ScriptedChatModel:
     return ScriptedChatModel(
         replies=[
             call("transfer_to_billing"),
@@ -299,3 +299,43 @@ async def test_customer_can_keep_talking_while_a_refund_waits(settings: Settings
     assert await _refunds(settings, order) == [Decimal("250.00")]
     assert history[-1][0] == "assistant" and "approved your refund of 250.00 USD" in history[-1][1]
     assert [role for role, _ in history].count("user") == 3
+
+
+async def test_outcome_reaches_the_customer_even_if_the_model_fails_after_resume(
+    settings: Settings,
+) -> None:
+    customer, order = await _customer_with_order(settings)
+    model = _refund_script(order)  # nothing scripted after the tool: the model call fails
+    async with running_app(settings, model) as client:
+        thread_id, events = await _ask_for_refund(client, customer, order)
+        approval_id = next(e for e in events if e.event == "interrupt").data["approval_id"]
+        decided = await client.post(
+            f"/v1/approvals/{approval_id}/decision", json={"decision": "approve"}, headers=STAFF
+        )
+        history = await _history(client, thread_id, customer)
+
+    assert decided.status_code == 200, decided.text
+    assert await _refunds(settings, order) == [Decimal("250.00")]
+    assert history[-1][0] == "assistant" and "approved your refund of 250.00 USD" in history[-1][1]
+
+
+async def test_tool_errors_reach_the_model_as_a_tool_result(settings: Settings) -> None:
+    customer, _ = await _customer_with_order(settings)
+    model = ScriptedChatModel(
+        replies=[
+            call("transfer_to_returns"),
+            call("get_order", order_id=999_999_999),
+            say("I could not find that order; could you check the number?"),
+        ]
+    )
+    async with running_app(settings, model) as client:
+        headers = auth(customer)
+        thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+        events = parse_sse(
+            (await post_message(client, thread_id, "order 999999999?", headers)).text
+        )
+
+    tool_events = [e.data for e in events if e.event == "tool"]
+    assert tool_events[-1] == {"name": "get_order", "status": "failed", "agent": "returns"}
+    result = model.seen[-1][-1]
+    assert isinstance(result, ToolMessage) and "[not_found, retryable]" in str(result.content)

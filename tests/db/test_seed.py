@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +12,8 @@ from psycopg.rows import dict_row
 
 from db.migrations import apply_migrations
 from db.seed import build_orders, demo_customer_summaries, seed_demo_store
+from tests.conftest import make_settings, running_app
+from tests.scripted_model import ScriptedChatModel
 
 
 @pytest.fixture
@@ -89,3 +92,16 @@ def test_orders_are_the_same_on_every_build() -> None:
     assert [(o.order_id, o.customer_id, o.status, o.total) for o in first] == [
         (o.order_id, o.customer_id, o.status, o.total) for o in second
     ]
+
+
+async def test_development_start_seeds_the_demo_store(
+    database_url: str, shared_data_dir: Path
+) -> None:
+    settings = make_settings(database_url, shared_data_dir, SWITCHBOARD_ENV="development")
+    async with running_app(settings, ScriptedChatModel()):
+        pass
+    async with await psycopg.AsyncConnection.connect(
+        database_url, autocommit=True, row_factory=dict_row
+    ) as conn:
+        cursor = await conn.execute("SELECT customer_id FROM store.orders WHERE order_id = 1042")
+        assert await cursor.fetchone() == {"customer_id": "cust-001"}
