@@ -109,24 +109,7 @@ def make_billing_tools(
             runtime.context, "explain_charge", {"order_id": order_id}
         ) as call:
             order = await store.get_payments(call.customer_id, order_id)
-            captured = [p for p in order["payments"] if p["status"] == "captured"]
-            duplicates = captured[1:] if len(captured) > 1 else []
-            view = _money_view(order)
-            view["breakdown"] = {
-                key: order[key] for key in ("subtotal", "shipping", "tax", "total")
-            }
-            view["duplicate_charges"] = [
-                {"payment_id": p["payment_id"], "amount": p["amount"], "at": p["created_at"]}
-                for p in duplicates
-            ]
-            if duplicates:
-                extra = sum((p["amount"] for p in duplicates), Decimal(0))
-                view["explanation"] = (
-                    f"The order was charged {len(captured)} times; {extra:.2f} "
-                    f"{order['currency']} beyond the order total can be refunded "
-                    "with request_refund."
-                )
-            return to_json(view)
+            return to_json(_charge_view(order))
 
     @tool("request_refund", args_schema=RefundCreate)
     async def request_refund(
@@ -293,24 +276,52 @@ async def _apply_decision(
 
 
 def _money_view(order: dict[str, Any]) -> dict[str, Any]:
-    refundable = order["paid_amount"] - order["refunded_amount"]
-    payments = [
-        {k: p[k] for k in ("payment_id", "amount", "method", "status", "created_at")}
-        for p in order["payments"]
-    ]
+    # Most telling fields first: short renderings (the offline model) show the top lines.
     return {
         "order_id": order["order_id"],
-        "order_status": order["status"],
+        "payment_state": _payment_state(order),
         "currency": order["currency"],
         "total": order["total"],
         "paid": order["paid_amount"],
         "refunded": order["refunded_amount"],
-        "refundable": refundable,
-        "payment_state": _payment_state(order),
-        "payments": payments,
+        "refundable": order["paid_amount"] - order["refunded_amount"],
+        "order_status": order["status"],
+        "payments": [
+            {k: p[k] for k in ("payment_id", "amount", "method", "status", "created_at")}
+            for p in order["payments"]
+        ],
         "refunds": [
             {k: r[k] for k in ("refund_id", "amount", "created_at")} for r in order["refunds"]
         ],
+    }
+
+
+def _charge_view(order: dict[str, Any]) -> dict[str, Any]:
+    captured = [p for p in order["payments"] if p["status"] == "captured"]
+    duplicates = captured[1:]
+    currency = order["currency"]
+    if duplicates:
+        extra = sum((p["amount"] for p in duplicates), Decimal(0))
+        explanation = (
+            f"Charged {len(captured)} times for one order of {order['total']:.2f} {currency}: "
+            f"{extra:.2f} {currency} was charged more than once and is refundable."
+        )
+    else:
+        explanation = (
+            f"One charge of {order['paid_amount']:.2f} {currency}: subtotal "
+            f"{order['subtotal']:.2f} + shipping {order['shipping']:.2f} + tax "
+            f"{order['tax']:.2f}."
+        )
+    view = _money_view(order)
+    return {
+        "order_id": order["order_id"],
+        "explanation": explanation,
+        "duplicate_charges": [
+            {"payment_id": p["payment_id"], "amount": p["amount"], "at": p["created_at"]}
+            for p in duplicates
+        ],
+        **{k: v for k, v in view.items() if k != "order_id"},
+        "breakdown": {key: order[key] for key in ("subtotal", "shipping", "tax", "total")},
     }
 
 

@@ -120,9 +120,7 @@ def make_returns_tools(store: Store, audit: AuditLog) -> list[BaseTool]:
     async def get_order(order_id: int, runtime: Runtime) -> str:
         """Show an order: status, items, shipments with tracking, and returns."""
         async with audit.audited_call(runtime.context, "get_order", {"order_id": order_id}) as call:
-            order = await store.get_order(call.customer_id, order_id)
-            order.pop("paid_amount"), order.pop("refunded_amount")
-            return to_json(order)
+            return to_json(_order_view(await store.get_order(call.customer_id, order_id)))
 
     @tool("check_return_eligibility", args_schema=OrderRef)
     async def check_return_eligibility(order_id: int, runtime: Runtime) -> str:
@@ -216,6 +214,32 @@ def make_returns_tools(store: Store, audit: AuditLog) -> list[BaseTool]:
         track_return,
         cancel_order,
     ]
+
+
+def _order_view(order: dict[str, Any]) -> dict[str, Any]:
+    # Most telling fields first: short renderings (the offline model) show the top lines.
+    tracking = [
+        f"{s['carrier']} {s['tracking_number']} ({s['status'].replace('_', ' ')})"
+        for s in order["shipments"]
+    ]
+    view = {
+        "order_id": order["order_id"],
+        "status": order["status"],
+        "total": order["total"],
+        "currency": order["currency"],
+        "placed_at": order["placed_at"],
+        "delivered_at": order["delivered_at"],
+        "tracking": tracking,
+        "items": [
+            {k: item[k] for k in ("item_id", "name", "quantity", "unit_price", "final_sale")}
+            for item in order["items"]
+        ],
+        "returns": order["returns"],
+        "shipments": order["shipments"],
+    }
+    for key in ("subtotal", "shipping", "tax", "cancelled_at"):
+        view[key] = order[key]
+    return view
 
 
 def _rma_view(rma: dict[str, Any], replayed: bool | None) -> dict[str, Any]:
