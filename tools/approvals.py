@@ -159,6 +159,15 @@ class ApprovalStore:
             return None
         raise ApprovalConflict(current)
 
+    async def customer_names(self, customer_ids: list[str]) -> dict[str, str]:
+        """Return the store's name for each customer id it knows."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT customer_id, name FROM store.customers WHERE customer_id = ANY(%s)",
+                (sorted(set(customer_ids)),),
+            )
+            return {row["customer_id"]: row["name"] for row in await cursor.fetchall()}
+
     async def record_outcome(self, approval_id: str, outcome: dict[str, Any]) -> None:
         """Store what the decided action did (refund id, or why it failed)."""
         async with self.pool.connection() as conn:

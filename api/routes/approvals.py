@@ -60,6 +60,8 @@ class ApprovalPublic(BaseModel):
     approval_id: str
     thread_id: str
     customer_id: str
+    customer_name: str | None = None
+    """From the store's customer record, when there is one."""
     action: str
     args: dict[str, Any]
     summary: str
@@ -103,7 +105,12 @@ async def list_approvals(
     """List approvals by status (expired ones are swept first)."""
     await flow.expire_and_notify()
     rows = await flow.approvals.list_by_status(status)
-    return ApprovalListPublic(approvals=[ApprovalPublic(**row) for row in rows])
+    names = await flow.approvals.customer_names([row["customer_id"] for row in rows])
+    return ApprovalListPublic(
+        approvals=[
+            ApprovalPublic(**row, customer_name=names.get(row["customer_id"])) for row in rows
+        ]
+    )
 
 
 @router.get("/{approval_id}", response_model=ApprovalDetailPublic)
@@ -121,8 +128,10 @@ async def get_approval(
         for message in snapshot.values.get("messages", [])
         if (public := _public_message(message)) is not None
     ]
+    names = await flow.approvals.customer_names([row["customer_id"]])
     return ApprovalDetailPublic(
         **row,
+        customer_name=names.get(row["customer_id"]),
         waiting_in_thread=live_interrupt(snapshot, approval_id) is not None,
         conversation=conversation,
     )

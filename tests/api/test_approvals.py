@@ -113,6 +113,7 @@ async def test_high_value_refund_waits_for_approval_then_is_issued(settings: Set
         assert approval_id in [a["approval_id"] for a in listed["approvals"]]
         detail = (await client.get(f"/v1/approvals/{approval_id}", headers=STAFF)).json()
         assert detail["waiting_in_thread"] is True and detail["customer_id"] == customer
+        assert detail["customer_name"] == "Test Customer"
         assert detail["args"] == {
             "order_id": order,
             "amount": "250.00",
