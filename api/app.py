@@ -17,8 +17,12 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
-from api.routes import approvals, demo, health, threads, web
+from api.observability.metrics_server import serve_metrics
+from api.observability.middleware import ObservabilityMiddleware
+from api.observability.service import Observability
+from api.observability.tracing import Tracing
 from api.resources import load_guards, open_knowledge_base
+from api.routes import approvals, demo, feedback, health, metrics, threads, web
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
 from db.embedded import start_embedded_postgres
@@ -34,6 +38,8 @@ from tools.knowledge import make_knowledge_tools
 
 logger = logging.getLogger(__name__)
 
+APP_VERSION = "0.1.0"
+
 
 async def resolve_database_url(settings: Settings) -> str:
     """Return `DATABASE_URL`, or start the embedded server and return its URL."""
@@ -46,6 +52,7 @@ async def resolve_database_url(settings: Settings) -> str:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the pool, migrate, set up checkpoints, compile the graph; close on exit."""
     settings: Settings = app.state.settings
+    observability: Observability = app.state.observability
     url = await resolve_database_url(settings)
     pool = await open_pool(
         url,
@@ -65,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await get_embedder().aembed_query("warm-up")
         await asyncio.to_thread(classify, "hello")
         app.state.pool = pool
+        observability.attach(pool)
         guards, kb = await asyncio.gather(
             asyncio.to_thread(load_guards, settings),
             asyncio.to_thread(open_knowledge_base, settings),
@@ -81,12 +89,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         sweeper = asyncio.create_task(app.state.approval_flow.sweep_forever(), name="approvals")
         app.state.turn_tasks = set()
+        app.state.background_tasks = set()
+        metrics_server = await serve_metrics(observability, settings)
         logger.info("Switchboard ready (model=%s)", settings.model)
         yield
         sweeper.cancel()
         await _finish_running_turns(app.state.turn_tasks, settings.shutdown_grace_seconds)
+        if metrics_server is not None:
+            await metrics_server.stop()
+        if app.state.background_tasks:
+            await asyncio.wait(set(app.state.background_tasks), timeout=5)
     finally:
         await pool.close()
+        if observability.tracing is not None:
+            await asyncio.to_thread(observability.tracing.flush)
 
 
 async def _finish_running_turns(tasks: set[asyncio.Task], grace_seconds: float) -> None:
@@ -104,12 +120,19 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
     """Build the app. Tests pass their own settings and a scripted model."""
     app = FastAPI(
         title="Switchboard",
-        version="0.1.0",
+        version=APP_VERSION,
         summary="Customer-support agents: triage, billing and returns, streamed over SSE.",
         lifespan=lifespan,
     )
     app.state.settings = settings or get_settings()
     app.state.model_override = model
+    settings = app.state.settings
+    app.state.observability = Observability(
+        settings,
+        app_version=APP_VERSION,
+        tracing=Tracing.from_settings(settings, app_version=APP_VERSION),
+    )
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.observability.metrics)
     install_error_handlers(app)
     if app.state.settings.cors_origins:
         app.add_middleware(
@@ -121,6 +144,8 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
         )
     app.include_router(health.router)
     app.include_router(threads.router)
+    app.include_router(feedback.router)
+    app.include_router(metrics.router)
     app.include_router(approvals.router)
     app.include_router(demo.router)
     app.include_router(web.router)

@@ -48,6 +48,13 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class DailyBudgetExceeded(ApiError):
+    """The customer spent today's `SWITCHBOARD_DAILY_TOKEN_BUDGET`; retry after `Retry-After`."""
+
+    status_code = 429
+    code = "daily_budget_exceeded"
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (database, model) is down; retry after `Retry-After` seconds."""
 

@@ -68,6 +68,8 @@ class MessageEvent(_Event):
     role: Literal["assistant", "user", "system"]
     agent: str | None
     content: str
+    id: str | None = None
+    """The stored message's id (history's `id`): the key for feedback on a reply."""
 
 
 class ErrorEvent(_Event):

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
@@ -23,8 +23,12 @@ from api.events import (
     TokenEvent,
     ToolEvent,
 )
+from api.observability.callbacks import TokenBudgetExceeded
 from graph.context import SupportContext
 from graph.handoffs import handoff_target
+
+if TYPE_CHECKING:
+    from api.observability.service import TurnObserver
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +59,33 @@ async def run_turn(
     content: str,
     context: SupportContext,
     timeout_seconds: float,
+    observer: TurnObserver | None = None,
 ) -> AsyncIterator[Event]:
     """Stream the events of one turn; always ends with `done`.
 
     Errors never escape: they become an `error` event, logged with the thread id.
+    An `observer` (api/observability) measures, traces and records the turn.
     """
+    async for event in _turn_events(graph, thread_id, content, context, timeout_seconds, observer):
+        if observer is not None:
+            observer.saw(event)
+        yield event
+
+
+async def _turn_events(
+    graph: CompiledStateGraph,
+    thread_id: str,
+    content: str,
+    context: SupportContext,
+    timeout_seconds: float,
+    observer: TurnObserver | None,
+) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
     snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
+    if observer is not None:
+        observer.configure(config, agent=active)
     # A new message on a run paused for staff approval replaces that run (LangGraph
     # drops a pending interrupt when new input arrives). The approval itself lives
     # on in switchboard.approvals and is carried out when decided; here the note
@@ -86,6 +108,8 @@ async def run_turn(
             async for namespace, mode, chunk in stream:
                 agent = namespace[0].split(":", 1)[0] if namespace else None
                 if mode == "custom":
+                    if observer is not None:
+                        observer.custom(chunk)
                     custom = _custom_event(chunk)
                     if custom:
                         yield custom
@@ -99,6 +123,13 @@ async def run_turn(
         yield ErrorEvent(
             code="turn_timeout",
             message="This is taking longer than it should. Please try again in a moment.",
+        )
+    except TokenBudgetExceeded as exceeded:
+        logger.warning("turn on thread %s stopped: %s", thread_id, exceeded)
+        yield ErrorEvent(
+            code="token_budget_exceeded",
+            message="This request needs more work than one message allows. Please ask "
+            "something narrower, or split it into smaller questions.",
         )
     except GraphRecursionError:
         logger.warning("turn on thread %s hit the recursion limit", thread_id)
@@ -162,7 +193,7 @@ def _message_events(message: Any, agent: str) -> list[Event]:
             return [ToolEvent(name=c["name"], status="started", agent=agent) for c in calls]
         text = text_of(message.content)
         if text and not message.tool_calls:
-            return [MessageEvent(role="assistant", agent=agent, content=text)]
+            return [MessageEvent(role="assistant", agent=agent, content=text, id=message.id)]
     if isinstance(message, ToolMessage) and not handoff_target(message.name or ""):
         status = "failed" if message.status == "error" else "completed"
         return [ToolEvent(name=message.name or "tool", status=status, agent=agent)]

@@ -78,10 +78,13 @@ def emit(payload: dict[str, Any]) -> None:
 
 
 def emit_trips(trips: list[GuardTrip]) -> None:
-    """Emit a `guard` event for each user-visible trip."""
+    """Emit a `guard` event for each user-visible trip, `guard_flagged` for the rest.
+
+    Trips that only flag are not shown to the user but still reach the
+    stream, for the guard-trip metrics (issue 7).
+    """
     for trip in trips:
-        if trip.user_visible:
-            emit({"kind": "guard", **trip.event()})
+        emit({"kind": "guard" if trip.user_visible else "guard_flagged", **trip.event()})
 
 
 def _latest_user_text(

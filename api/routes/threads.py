@@ -14,8 +14,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from sse_starlette import EventSourceResponse
 
 from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
-from api.errors import ApiError, Conflict, NotFound
+from api.errors import ApiError, Conflict, DailyBudgetExceeded, NotFound
 from api.events import DoneEvent, ErrorEvent, Event, TokenEvent, event_from_payload, event_payload
+from api.observability.logs import thread_id_var, trace_id_var
+from api.observability.service import Observability
+from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
 from api.thread_store import ThreadStore, caller_identity
 from api.turns import pending_approvals, run_turn, text_of, thread_config
@@ -91,6 +94,8 @@ async def post_message(
             f"{settings.max_message_chars}. Shorten it or split it in two."
         )
     await _owned(threads, thread_id, user.subject)
+    observability: Observability = request.app.state.observability
+    await _within_daily_budget(observability, settings, user.subject)
     claim = await threads.claim_turn(thread_id, body.client_message_id)
     if claim.kind == "running":
         raise Conflict("This message is already being answered; wait for the reply.")
@@ -101,7 +106,7 @@ async def post_message(
         )
     if claim.kind == "replay":
         events = [event_from_payload(e["event"], e["data"]) for e in claim.events or []]
-        return _sse(_replay(events), settings)
+        return _sse(_replay(events), settings, observability)
 
     queue: asyncio.Queue[Event] = asyncio.Queue()
     emails, order_ids = await caller_identity(request.app.state.pool, user.subject)
@@ -109,14 +114,19 @@ async def post_message(
         customer_id=user.subject,
         thread_id=thread_id,
         role=user.role,
-        request_id=request.headers.get("x-request-id") or str(uuid.uuid4()),
+        request_id=getattr(request.state, "request_id", None) or str(uuid.uuid4()),
         caller_emails=emails,
         caller_order_ids=order_ids,
     )
 
+    observer = observability.observe_turn(context, client_message_id=body.client_message_id)
+
     async def produce() -> None:
         recorded: list[dict] = []
         outcome = "completed"
+        done: Event = DoneEvent()
+        thread_id_var.set(thread_id)
+        trace_id_var.set(str(observer.run_id))
         try:
             async for event in run_turn(
                 graph,
@@ -124,20 +134,28 @@ async def post_message(
                 content=content,
                 context=context,
                 timeout_seconds=settings.turn_timeout_seconds,
+                observer=observer,
             ):
                 if isinstance(event, ErrorEvent):
                     outcome = "failed"
-                if not isinstance(event, TokenEvent | DoneEvent):
+                if isinstance(event, DoneEvent):
+                    done = event  # sent once the turn and its usage are recorded
+                    continue
+                if not isinstance(event, TokenEvent):
                     recorded.append({"event": event.event, "data": event_payload(event)})
                 queue.put_nowait(event)
         finally:
-            await threads.finish_turn(
-                thread_id,
-                body.client_message_id,
-                claim.lease or "",
-                status=outcome,  # type: ignore[arg-type]
-                events=recorded,
-            )
+            try:
+                await threads.finish_turn(
+                    thread_id,
+                    body.client_message_id,
+                    claim.lease or "",
+                    status=outcome,  # type: ignore[arg-type]
+                    events=recorded,
+                )
+                await observer.finish()
+            finally:
+                queue.put_nowait(done)
 
     # The turn runs on its own task: a client that disconnects mid-stream does
     # not cancel it, so the reply still lands in the history.
@@ -145,7 +163,24 @@ async def post_message(
     tasks: set[asyncio.Task] = request.app.state.turn_tasks
     tasks.add(task)
     task.add_done_callback(tasks.discard)
-    return _sse(_drain(queue), settings)
+    return _sse(_drain(queue), settings, observability)
+
+
+async def _within_daily_budget(
+    observability: Observability, settings: SettingsDep, customer_id: str
+) -> None:
+    """Refuse a new turn once the customer spent today's token budget (429)."""
+    budget = settings.daily_token_budget
+    if budget is None or observability.usage is None:
+        return
+    spent = await observability.usage.tokens_today(customer_id)
+    if spent >= budget:
+        observability.metrics.budget_exceeded.labels(budget="daily").inc()
+        raise DailyBudgetExceeded(
+            "You have reached today's usage limit for the assistant. Please try again "
+            "tomorrow, or contact us another way if it is urgent.",
+            headers={"Retry-After": str(seconds_until_utc_midnight())},
+        )
 
 
 async def _owned(threads: ThreadStore, thread_id: str, customer_id: str) -> None:
@@ -177,14 +212,25 @@ async def _replay(events: list) -> AsyncIterator[Event]:
     yield DoneEvent(replayed=True)
 
 
-def _sse(events: AsyncIterator[Event], settings: SettingsDep) -> EventSourceResponse:
+def _sse(
+    events: AsyncIterator[Event], settings: SettingsDep, observability: Observability
+) -> EventSourceResponse:
     shutdown = anyio.Event()
+    streams = observability.metrics.active_streams
 
     async def frames() -> AsyncIterator[dict]:
         sequence = 0
-        async for event in _until_shutdown(events, shutdown):
-            sequence += 1
-            yield {"event": event.event, "id": str(sequence), "data": json.dumps(event_payload(event))}
+        streams.inc()
+        try:
+            async for event in _until_shutdown(events, shutdown):
+                sequence += 1
+                yield {
+                    "event": event.event,
+                    "id": str(sequence),
+                    "data": json.dumps(event_payload(event)),
+                }
+        finally:
+            streams.dec()
 
     return EventSourceResponse(
         frames(),

@@ -9,15 +9,20 @@ from typing import Any
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
+    adispatch_custom_event,
 )
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from graph.llm.errors import AllModelsFailedError
 
 logger = logging.getLogger(__name__)
+
+FALLBACK_EVENT = "switchboard.model_fallback"
+"""Custom callback event sent when a model fails and the next one is tried
+(`{"from": name, "to": name, "error": type}`); the API counts it in its metrics."""
 
 
 class FallbackChatModel(BaseChatModel):
@@ -43,14 +48,43 @@ class FallbackChatModel(BaseChatModel):
         bound = [model.bind_tools(tools, **kwargs) for model in self.chain]
         return FallbackChatModel(chain=bound, names=self.names)
 
-    def _failed(self, index: int, error: Exception) -> None:
+    def _failed(self, index: int, error: Exception) -> dict[str, str | None]:
+        fallback = {
+            "from": self.names[index],
+            "to": self.names[index + 1] if index + 1 < len(self.names) else None,
+            "error": type(error).__name__,
+        }
         logger.warning(
             "model %r failed (%s: %s); falling back to %r",
-            self.names[index],
-            type(error).__name__,
+            fallback["from"],
+            fallback["error"],
             error,
-            self.names[index + 1] if index + 1 < len(self.names) else None,
+            fallback["to"],
         )
+        return fallback
+
+    def _fell_back(
+        self, index: int, error: Exception, run_manager: CallbackManagerForLLMRun | None
+    ) -> None:
+        fallback = self._failed(index, error)
+        if run_manager is not None and fallback["to"] is not None:
+            run_manager.get_child().on_custom_event(FALLBACK_EVENT, fallback)
+
+    async def _afell_back(
+        self, index: int, error: Exception, run_manager: AsyncCallbackManagerForLLMRun | None
+    ) -> None:
+        fallback = self._failed(index, error)
+        if fallback["to"] is None:
+            return
+        if run_manager is not None:
+            await run_manager.get_child().on_custom_event(FALLBACK_EVENT, fallback)
+            return
+        # `BaseChatModel.astream` passes no run manager to `_astream`: dispatch
+        # through the caller's run config (the graph node's), when there is one.
+        try:
+            await adispatch_custom_event(FALLBACK_EVENT, fallback)
+        except RuntimeError:  # called outside any run: nobody to tell
+            pass
 
     def _generate(
         self,
@@ -62,11 +96,11 @@ class FallbackChatModel(BaseChatModel):
         errors: list[Exception] = []
         for index, model in enumerate(self.chain):
             try:
-                message = model.invoke(messages, stop=stop, **kwargs)
+                message = model.invoke(messages, _child(run_manager), stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
             except Exception as error:
                 errors.append(error)
-                self._failed(index, error)
+                self._fell_back(index, error, run_manager)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     async def _agenerate(
@@ -79,11 +113,11 @@ class FallbackChatModel(BaseChatModel):
         errors: list[Exception] = []
         for index, model in enumerate(self.chain):
             try:
-                message = await model.ainvoke(messages, stop=stop, **kwargs)
+                message = await model.ainvoke(messages, _child(run_manager), stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
             except Exception as error:
                 errors.append(error)
-                self._failed(index, error)
+                await self._afell_back(index, error, run_manager)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     def _stream(
@@ -97,7 +131,7 @@ class FallbackChatModel(BaseChatModel):
         for index, model in enumerate(self.chain):
             started = False
             try:
-                for chunk in model.stream(messages, stop=stop, **kwargs):
+                for chunk in model.stream(messages, _child(run_manager), stop=stop, **kwargs):
                     started = True
                     yield _as_generation_chunk(chunk, run_manager)
                 return
@@ -105,7 +139,7 @@ class FallbackChatModel(BaseChatModel):
                 if started:
                     raise
                 errors.append(error)
-                self._failed(index, error)
+                self._fell_back(index, error, run_manager)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     async def _astream(
@@ -119,7 +153,9 @@ class FallbackChatModel(BaseChatModel):
         for index, model in enumerate(self.chain):
             started = False
             try:
-                async for chunk in model.astream(messages, stop=stop, **kwargs):
+                async for chunk in model.astream(
+                    messages, _child(run_manager), stop=stop, **kwargs
+                ):
                     started = True
                     generation = _as_generation_chunk(chunk, None)
                     if run_manager and isinstance(generation.message.content, str):
@@ -132,8 +168,15 @@ class FallbackChatModel(BaseChatModel):
                 if started:
                     raise
                 errors.append(error)
-                self._failed(index, error)
+                await self._afell_back(index, error, run_manager)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
+
+
+def _child(
+    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+) -> RunnableConfig | None:
+    """Run chain models as children of this call, so traces and metrics see each one."""
+    return {"callbacks": run_manager.get_child()} if run_manager is not None else None
 
 
 def _as_ai(message: BaseMessage) -> AIMessage:

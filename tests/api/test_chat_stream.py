@@ -38,7 +38,9 @@ async def test_message_streams_handoff_tokens_message_and_done(settings: Setting
         "role": "assistant",
         "agent": "billing",
         "content": "Your invoice INV-1042 is on its way.",
+        "id": message.data["id"],  # the stored message's id (feedback, issue 7)
     }
+    assert message.data["id"]
     assert [int(e.id) for e in events if e.id] == list(range(1, len(events) + 1))
 
 

@@ -1,0 +1,1 @@
+"""Observability: redaction, structured logs, Prometheus metrics, LangSmith tracing, usage."""

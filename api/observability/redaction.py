@@ -1,0 +1,59 @@
+"""Mask PII and secrets in text bound for logs and traces.
+
+Cheap regular expressions, not the guard pipeline (graph/guards): this runs on
+every log line and every traced payload, so it must be fast and must never
+fail. It errs on the side of masking: a masked order number in a log is a
+smaller harm than a card number in a third-party trace store.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SECRETS = re.compile(
+    r"""
+    \b(?:sk|pk|rk)-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{16,}   # OpenAI / Anthropic / Stripe
+    | \blsv2_[a-z]{2}_[A-Za-z0-9_]{16,}                             # LangSmith
+    | \bgh[pousr]_[A-Za-z0-9]{20,}                                  # GitHub
+    | \bxox[abposr]-[A-Za-z0-9-]{10,}                               # Slack
+    | \bAKIA[0-9A-Z]{16}\b                                          # AWS access key id
+    | \bAIza[0-9A-Za-z_-]{30,}                                      # Google API key
+    | \beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}  # JWT
+    | (?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}                         # Authorization header
+    """,
+    re.VERBOSE,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{7,}\d(?![\w-])")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+
+_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_SECRETS, "[secret]"),
+    (_EMAIL, "[email]"),
+    (_IBAN, "[iban]"),
+    (_CARD, "[card]"),
+    (_PHONE, "[phone]"),
+)
+
+
+def redact_text(text: str) -> str:
+    """Return `text` with secrets, e-mails, IBANs, card and phone numbers masked."""
+    for pattern, mask in _RULES:
+        text = pattern.sub(mask, text)
+    return text
+
+
+def redact(value: Any) -> Any:
+    """Return `value` with every string inside it redacted (dicts, lists, tuples walked).
+
+    Keys are kept as they are: they are field names, not user data.
+    """
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: redact(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
