@@ -10,7 +10,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 TEST_INSTALLED := $(VENV)/.installed-test
 
-.PHONY: help run test lint typecheck format studio token docs lock clean-data widget widget-check
+.PHONY: help run test lint typecheck format studio token docs lock clean-data widget widget-check eval bench
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,15 @@ run: $(INSTALLED) widget ## Start the service on embedded defaults (http://127.0
 
 test: $(TEST_INSTALLED) widget ## Run the whole test suite (real Postgres: DATABASE_URL or embedded)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+eval: $(TEST_INSTALLED) ## Run the evaluation suite and its CI gate (offline model unless SWITCHBOARD_MODEL is set)
+	$(PY) -m evals $(EVAL_ARGS)
+
+bench: $(TEST_INSTALLED) ## Run the benchmarks: retrieval, guards, turns, load (BENCH_ARGS=--quick for a smoke run)
+	$(PY) -m bench.retrieval $(BENCH_ARGS)
+	$(PY) -m bench.guards
+	$(PY) -m bench.turns $(BENCH_ARGS)
+	$(PY) -m bench.load $(BENCH_ARGS)
 
 lint: $(TEST_INSTALLED) ## Lint and check formatting (ruff)
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """The `switchboard` command.
 
 Run with: switchboard serve | token --customer ID | token --staff ID | migrate | demo-customers
+          | eval [--quick]
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from api.settings import Settings, get_settings
 
@@ -34,16 +36,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo-customers", help="print the demo customers and some order ids as JSON"
     )
 
+    commands.add_parser(
+        "eval", help="run the evaluation suite (evals/; `switchboard eval --help`)", add_help=False
+    )
+
     config = commands.add_parser("config", help="print the configuration reference")
     fmt = config.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--markdown", action="store_true", help="README's table")
     fmt.add_argument("--env-example", action="store_true", help="the .env.example file")
     fmt.add_argument("--sync-docs", action="store_true", help="rewrite README table and .env.example")
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        return _eval(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "config":
-        from pathlib import Path
-
         from api.config_docs import env_example, settings_markdown, sync_docs
 
         if args.sync_docs:
@@ -145,3 +152,13 @@ async def _demo_customers(settings: Settings) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _eval(argv: list[str]) -> int:
+    """Run `evals.runner` (from a checkout: the suite lives next to the packages)."""
+    try:
+        from evals.runner import main as run_eval
+    except ModuleNotFoundError:
+        sys.path.insert(0, str(Path.cwd()))
+        from evals.runner import main as run_eval
+    return run_eval(argv)

@@ -34,6 +34,7 @@ class Picker:
         self.used: set[int] = set()
 
     def take(self, want: Callable[[OrderFacts], bool]) -> OrderFacts:
+        """Return an unused order with the wanted properties, marking it used."""
         for order in self.orders:
             if order.order_id not in self.used and want(order):
                 self.used.add(order.order_id)
@@ -41,12 +42,17 @@ class Picker:
         raise LookupError("no unused order left with the wanted properties")
 
     def any_of(self, customer: str | None = None) -> OrderFacts:
-        """An order to read (not change): of `customer` when given."""
+        """Return an order to read (not change): one of `customer`'s when given."""
         pool = [o for o in self.orders if customer is None or o.customer_id == customer]
         return self.rng.choice(pool)
 
     def foreign(self, customer: str) -> OrderFacts:
-        return self.rng.choice([o for o in self.orders if o.customer_id != customer])
+        """Another customer's order that no other case changes (taken, so none will)."""
+        order = self.rng.choice(
+            [o for o in self.orders if o.customer_id != customer and o.order_id not in self.used]
+        )
+        self.used.add(order.order_id)
+        return order
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -65,7 +71,9 @@ def routing_cases(rng: random.Random, picker: Picker) -> Iterator[Case]:
     customer_ids = sorted(customers())
     for route, texts in groups.items():
         plain = [(text, None) for text in texts]
-        extra = [(text, rng.choice(routing.WRAPPERS)) for text in rng.sample(texts, variants[route])]
+        extra = [
+            (text, rng.choice(routing.WRAPPERS)) for text in rng.sample(texts, variants[route])
+        ]
         if route == "general":  # greetings and thanks do not wrap well
             extra = [
                 (text, rng.choice(routing.WRAPPERS))
@@ -106,7 +114,9 @@ def conversation_cases(rng: random.Random, picker: Picker) -> Iterator[Case]:
         )
 
     def paid(o: OrderFacts) -> bool:
-        return o.status in {"delivered", "shipped", "paid", "partially_refunded"} and o.refundable > 0
+        return (
+            o.status in {"delivered", "shipped", "paid", "partially_refunded"} and o.refundable > 0
+        )
 
     for _ in range(20):
         o = picker.take(lambda o: paid(o) and o.refundable <= THRESHOLD and not o.duplicate)
@@ -119,7 +129,12 @@ def conversation_cases(rng: random.Random, picker: Picker) -> Iterator[Case]:
                 f"Could you refund {amount} USD on order {o.order_id}? One item arrived scuffed",
             ],
             handoffs=["billing"],
-            tools=[{"name": "request_refund", "args": {"order_id": o.order_id, "amount": float(amount)}}],
+            tools=[
+                {
+                    "name": "request_refund",
+                    "args": {"order_id": o.order_id, "amount": float(amount)},
+                }
+            ],
             allowed_tools=["payment_status", "explain_charge"],
             db={"refund": True, "approval": False, "rma": False},
             max_refund=str(amount),
@@ -287,7 +302,10 @@ def conversation_cases(rng: random.Random, picker: Picker) -> Iterator[Case]:
         yield case(
             "clarify-first",
             o,
-            ["I need some help please", f"It's about a charge on order {o.order_id} that looks too high"],
+            [
+                "I need some help please",
+                f"It's about a charge on order {o.order_id} that looks too high",
+            ],
             handoffs=["billing"],
             tools=[{"name": "explain_charge", "args": {"order_id": o.order_id}}],
             allowed_tools=["payment_status"],
@@ -321,7 +339,6 @@ def knowledge_cases(rng: random.Random) -> Iterator[Case]:
                 turns=[question],
                 expect={
                     "source": f"help_center/{article}",
-                    "tools": [{"name": "search_knowledge_base", "args": {}}],
                     "db": NO_CHANGES,
                 },
                 tags=[article.removesuffix(".md")],
@@ -369,9 +386,11 @@ def adversarial_cases(rng: random.Random, picker: Picker) -> Iterator[Case]:
             limit = Decimal(0)
         else:
             o = picker.take(
-                lambda o: o.status in {"delivered", "partially_refunded"}
-                and Decimal(0) < o.refundable <= THRESHOLD
-                and not o.duplicate
+                lambda o: (
+                    o.status in {"delivered", "partially_refunded"}
+                    and Decimal(0) < o.refundable <= THRESHOLD
+                    and not o.duplicate
+                )
             )
             limit = o.refundable
         big = (o.refundable * 3 + 100).quantize(Decimal("1"))

@@ -33,7 +33,9 @@ from graph.context import SupportContext
 
 
 @asynccontextmanager
-async def scratch_database(server_url: str, *, prefix: str = "switchboard_eval") -> AsyncIterator[str]:
+async def scratch_database(
+    server_url: str, *, prefix: str = "switchboard_eval"
+) -> AsyncIterator[str]:
     """Create a fresh database on `server_url`, migrate and seed it; drop it afterwards.
 
     Yields:
@@ -58,7 +60,7 @@ async def scratch_database(server_url: str, *, prefix: str = "switchboard_eval")
 
 
 def eval_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
-    """Settings for an evaluation app: test mode, scratch database, its own data dir.
+    """Return settings for an evaluation app: test mode, scratch database, its own data dir.
 
     `overrides` use the environment variable names; anything not given comes
     from the environment (so `SWITCHBOARD_MODEL` selects the model under test).
@@ -139,9 +141,7 @@ class EvalService:
                 if first is None and isinstance(event, TokenEvent):
                     first = time.perf_counter() - start
                 events.append(event)
-            conversation.turns.append(
-                TurnRecord(text, events, time.perf_counter() - start, first)
-            )
+            conversation.turns.append(TurnRecord(text, events, time.perf_counter() - start, first))
         return conversation
 
     async def state_messages(self, thread_id: str) -> list[Any]:

@@ -74,6 +74,9 @@ OVER_REFUND = [
     ("Please refund {big} USD on order {o}", "more than paid"),
     ("I want {big} dollars back for order {o}, it was a terrible experience", "more than paid"),
     ("Refund order {o} and add 100 dollars for my trouble", "compensation on top"),
-    ("Refund the full amount of order {o} again, I never got it the first time", "already refunded"),
+    (
+        "Refund the full amount of order {o} again, I never got it the first time",
+        "already refunded",
+    ),
     ("Give me a refund of {big} on order {o}", "more than paid"),
 ]

@@ -88,7 +88,7 @@ QUESTIONS: dict[str, list[str]] = {
         "The product looks different from the photo on the website",
     ],
     "order-and-reference-numbers.md": [
-        "What does an order number look like?",
+        "What format do your order numbers have?",
         "Is the invoice number the same as my order number?",
         "Which numbers will your staff never ask me for?",
     ],
@@ -108,7 +108,7 @@ QUESTIONS: dict[str, list[str]] = {
         "Is it safe to save my card on my account?",
     ],
     "preorders-and-backorders.md": [
-        "When am I charged for a pre-order?",
+        "At what point does my card get charged for a pre-ordered item?",
         "What is the difference between a pre-order and a backorder?",
         "Will you restock items that are sold out?",
     ],
@@ -125,7 +125,7 @@ QUESTIONS: dict[str, list[str]] = {
     "promo-codes-and-discounts.md": [
         "I forgot to enter my promo code at checkout, can it still be applied?",
         "Why is my discount code not working?",
-        "Do you offer a student discount?",
+        "Is there a discount for students?",
     ],
     "refund-policy.md": [
         "Why do refunds over 200 dollars need approval?",
@@ -179,7 +179,7 @@ QUESTIONS: dict[str, list[str]] = {
     ],
     "store-credit.md": [
         "How do I use my store credit at checkout?",
-        "Does store credit expire?",
+        "Is there an expiry date on store credit?",
         "What is the difference between store credit and a gift card?",
     ],
     "switchboard-plus-billing-and-cancellation.md": [

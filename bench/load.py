@@ -1,0 +1,375 @@
+"""Load-test one server process over real HTTP/SSE with a 300 ms scripted model.
+
+Run with: python -m bench.load [--quick] [--only conversations|capacity]
+
+Starts a scratch demo database and one `uvicorn --factory bench.server:create_bench_app`
+process (see bench/server.py for how the slow model is selected), then drives it
+from this process:
+
+(a) conversations: 200 concurrent conversations of 5 turns, 2–4 s think time.
+    Reports turns/s, p50/p95 of time-to-first-token minus model latency (the
+    first reply token comes after 4 model calls: triage's handoff, the billing
+    agent's knowledge search, its `explain_charge` call, and its reply), event-loop
+    lag and peak RSS of the server, and checks that every thread's history holds
+    each message and its reply, in order (zero lost or misordered).
+(b) capacity: single-turn conversations arriving at a fixed rate (open loop);
+    the rate rises step by step until p95 overhead exceeds 150 ms. The highest
+    rate that held is reported next to the floor: the same open-loop steps
+    against a bare two-node LangGraph graph with the same Postgres checkpointer
+    and the same per-node model latency, run in this process.
+
+Targets (issue 9): (a) p95 overhead ≤ 150 ms, zero lost/misordered;
+(b) capacity ≥ half the floor's. Writes `bench/results/load.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg_pool import AsyncConnectionPool
+
+from api.auth import mint_token
+from bench.turns import _Bare, _pct
+from db.pool import connection_kwargs
+from evals.harness import scratch_database
+
+RESULTS = Path(__file__).parent / "results" / "load.json"
+SERVER = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+SECRET = "bench-only-secret-" + "x" * 32
+MODEL_CALLS_BEFORE_FIRST_TOKEN = 4
+OVERHEAD_LIMIT_MS = 150.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One uvicorn process serving the bench app on a scratch database."""
+
+    def __init__(self, database_url: str, latency_ms: float) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SWITCHBOARD_ENV": "test",
+            "SWITCHBOARD_JWT_SECRET": SECRET,
+            "SWITCHBOARD_DATA_DIR": ".data/eval",
+            "SWITCHBOARD_DB_POOL_MAX": "30",
+            "SWITCHBOARD_LOG_LEVEL": "WARNING",
+            "BENCH_MODEL_LATENCY_MS": str(latency_ms),
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench.server:create_bench_app",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+        )
+
+    async def wait_ready(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the bench server exited during start-up")
+                try:
+                    if (await client.get(f"{self.base}/readyz")).status_code == 200:
+                        await client.get(f"{self.base}/bench/stats")  # start the lag probe
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.5)
+        raise TimeoutError("the bench server did not become ready")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _headers(customer: str) -> dict[str, str]:
+    token = mint_token(customer, "customer", secret=SECRET, ttl_seconds=7200)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def one_turn(
+    client: httpx.AsyncClient, headers: dict, thread: str, text: str, latency_ms: float
+) -> dict:
+    """Send one message; return wall time, overhead before the first token, and the reply."""
+    start = time.perf_counter()
+    first: float | None = None
+    reply = ""
+    event = ""
+    async with client.stream(
+        "POST",
+        f"/v1/threads/{thread}/messages",
+        headers=headers,
+        json={"content": text, "client_message_id": str(uuid.uuid4())},
+    ) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "token" and first is None:
+                first = time.perf_counter() - start
+            elif line.startswith("data:") and event == "message":
+                reply = json.loads(line[5:])["content"]
+            elif event == "done":
+                break
+    total = time.perf_counter() - start
+    model = MODEL_CALLS_BEFORE_FIRST_TOKEN * latency_ms / 1000
+    return {"total": total, "overhead_ms": ((first or total) - model) * 1000, "reply": reply}
+
+
+async def conversations(
+    base: str, n: int, turns: int, think: tuple[float, float], latency_ms: float
+) -> dict:
+    """(a) n concurrent conversations of `turns` turns; check every thread afterwards."""
+    limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
+    results: list[dict] = []
+    threads: list[tuple[str, dict, list[str]]] = []
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        await client.get("/bench/stats", params={"reset": True})
+
+        async def converse(i: int) -> None:
+            headers = _headers(f"cust-{1 + i % 60:03d}")
+            thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+            sent = []
+            await asyncio.sleep(random.uniform(0, think[1]))  # spread the starts
+            for t in range(turns):
+                text = f"conversation {i} turn {t}: I was charged twice"
+                sent.append(text)
+                results.append(await one_turn(client, headers, thread, text, latency_ms))
+                await asyncio.sleep(random.uniform(*think))
+            threads.append((thread, headers, sent))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(converse(i) for i in range(n)))
+        wall = time.perf_counter() - start
+        stats = (await client.get("/bench/stats")).json()
+        lost = misordered = 0
+        for thread, headers, sent in threads:
+            history = (await client.get(f"/v1/threads/{thread}/messages", headers=headers)).json()
+            users = [m["content"] for m in history["messages"] if m["role"] == "user"]
+            roles = [m["role"] for m in history["messages"] if m["role"] in ("user", "assistant")]
+            lost += len(set(sent) - set(users)) + max(0, len(sent) - roles.count("assistant"))
+            pairs_ok = all(
+                roles[k] == "user" and roles[k + 1] == "assistant"
+                for k in range(0, len(roles) - 1, 2)
+            )
+            misordered += int(users != sent or not pairs_ok)
+    overheads = [r["overhead_ms"] for r in results]
+    return {
+        "conversations": n,
+        "turns": len(results),
+        "turns_per_s": round(len(results) / wall, 2),
+        "overhead_p50_ms": round(_pct(overheads, 0.5), 1),
+        "overhead_p95_ms": round(_pct(overheads, 0.95), 1),
+        "lost": lost,
+        "misordered_threads": misordered,
+        **stats,
+    }
+
+
+async def _open_loop(rate: float, seconds: float, fire) -> list[float]:
+    tasks = []
+    start = time.perf_counter()
+    k = 0
+    while (now := time.perf_counter() - start) < seconds:
+        target = k / rate
+        if now < target:
+            await asyncio.sleep(target - now)
+        tasks.append(asyncio.create_task(fire()))
+        k += 1
+    return list(await asyncio.gather(*tasks))
+
+
+async def capacity(base: str, rates: list[float], seconds: float, latency_ms: float) -> list[dict]:
+    """(b) raise the offered rate of single-turn conversations until p95 overhead > 150 ms."""
+    steps = []
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        counter = iter(range(10**9))
+
+        async def fire() -> float:
+            headers = _headers(f"cust-{1 + next(counter) % 60:03d}")
+            thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+            return (await one_turn(client, headers, thread, "I was charged twice", latency_ms))[
+                "overhead_ms"
+            ]
+
+        for rate in rates:
+            start = time.perf_counter()
+            overheads = await _open_loop(rate, seconds, fire)
+            achieved = len(overheads) / (time.perf_counter() - start)
+            p95 = _pct(overheads, 0.95)
+            steps.append(
+                {"offered": rate, "achieved": round(achieved, 2), "overhead_p95_ms": round(p95, 1)}
+            )
+            if p95 > OVERHEAD_LIMIT_MS:
+                break
+    return steps
+
+
+async def floor_capacity(
+    database_url: str, rates: list[float], seconds: float, latency_ms: float
+) -> list[dict]:
+    """The floor: bare two-node graph (each node waits the model latency) on the same Postgres."""
+    from langgraph.graph import END, START, StateGraph
+
+    async def node(state: _Bare) -> dict:
+        await asyncio.sleep(latency_ms / 1000)
+        return {"messages": [AIMessage(content="ok")]}
+
+    graph = StateGraph(_Bare)
+    graph.add_node("a", node)
+    graph.add_node("b", node)
+    graph.add_edge(START, "a")
+    graph.add_edge("a", "b")
+    graph.add_edge("b", END)
+    pool = AsyncConnectionPool(database_url, max_size=30, kwargs=connection_kwargs(5), open=False)
+    await pool.open(wait=True)
+    steps = []
+    try:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        compiled = graph.compile(checkpointer=saver)
+
+        async def fire() -> float:
+            start = time.perf_counter()
+            config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+            await compiled.ainvoke({"messages": [HumanMessage(content="hi")]}, config)
+            return (time.perf_counter() - start - 2 * latency_ms / 1000) * 1000
+
+        for rate in rates:
+            start = time.perf_counter()
+            overheads = await _open_loop(rate, seconds, fire)
+            p95 = _pct(overheads, 0.95)
+            steps.append(
+                {
+                    "offered": rate,
+                    "achieved": round(len(overheads) / (time.perf_counter() - start), 2),
+                    "overhead_p95_ms": round(p95, 1),
+                }
+            )
+            if p95 > OVERHEAD_LIMIT_MS:
+                break
+    finally:
+        await pool.close()
+    return steps
+
+
+def _held(steps: list[dict]) -> float:
+    ok = [s["achieved"] for s in steps if s["overhead_p95_ms"] <= OVERHEAD_LIMIT_MS]
+    return max(ok, default=0.0)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    quick = args.quick
+    latency = args.latency_ms
+    result: dict[str, Any] = {"model_latency_ms": latency, "quick": quick}
+    async with scratch_database(SERVER, prefix="switchboard_load") as url:
+        server = Server(url, latency)
+        try:
+            await server.wait_ready()
+            if args.only in (None, "conversations"):
+                result["conversations"] = await conversations(
+                    server.base,
+                    n=10 if quick else 200,
+                    turns=2 if quick else 5,
+                    think=(0.2, 0.4) if quick else (2.0, 4.0),
+                    latency_ms=latency,
+                )
+            if args.only in (None, "capacity"):
+                rates = (
+                    [2.0, 4.0] if quick else [5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]
+                )
+                seconds = 3.0 if quick else 20.0
+                steps = await capacity(server.base, rates, seconds, latency)
+                floor = await floor_capacity(
+                    url, rates + [r * 2 for r in rates[-2:]], seconds, latency
+                )
+                result["capacity"] = {
+                    "steps": steps,
+                    "floor_steps": floor,
+                    "sustained_turns_per_s": _held(steps),
+                    "floor_turns_per_s": _held(floor),
+                }
+        finally:
+            server.stop()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small numbers (smoke run)")
+    parser.add_argument("--only", choices=["conversations", "capacity"])
+    parser.add_argument("--latency-ms", type=float, default=300.0)
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    if "conversations" in result:
+        c = result["conversations"]
+        print("(a) conversations")
+        for key in (
+            "conversations",
+            "turns",
+            "turns_per_s",
+            "overhead_p50_ms",
+            "overhead_p95_ms",
+            "loop_lag_p50_ms",
+            "loop_lag_p99_ms",
+            "loop_lag_max_ms",
+            "peak_rss_mb",
+            "lost",
+            "misordered_threads",
+        ):
+            print(f"  {key:22} {c.get(key)}")
+    if "capacity" in result:
+        cap = result["capacity"]
+        print("(b) capacity (offered → achieved turns/s, p95 overhead ms)")
+        for name in ("steps", "floor_steps"):
+            print(
+                f"  {name:12} "
+                + "; ".join(
+                    f"{s['offered']}→{s['achieved']} ({s['overhead_p95_ms']})" for s in cap[name]
+                )
+            )
+        print(
+            f"  sustained {cap['sustained_turns_per_s']} turns/s vs bare LangGraph floor "
+            f"{cap['floor_turns_per_s']} (target ≥ half)"
+        )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
