@@ -314,9 +314,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 seconds = 3.0 if quick else 20.0
                 steps = await capacity(server.base, rates, seconds, latency)
-                floor = await floor_capacity(
-                    url, rates + [r * 2 for r in rates[-2:]], seconds, latency
-                )
+                # The floor goes further: it must show where *its* limit lies.
+                floor_rates = sorted({*rates, *(r * 2 for r in rates[-2:])})
+                floor = await floor_capacity(url, floor_rates, seconds, latency)
                 result["capacity"] = {
                     "steps": steps,
                     "floor_steps": floor,
