@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 EMBEDDING_DIMENSIONS = 384
 """Width of the all-MiniLM-L6-v2 vectors."""
+QUERY_THREADS = 1
+"""Intra-op threads for one query's forward pass. A ~20-token MiniLM pass is too
+small to split: on the shared two-core box, two OpenMP threads spin-waiting for
+each other took p95 from 28 ms to 550 ms (issue 4 benchmark). Batches keep
+PyTorch's default."""
 
 
 class LocalEmbedder:
@@ -74,9 +80,30 @@ class LocalEmbedder:
 
     @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, lives forever
     def _embed_query_cached(self, text: str) -> np.ndarray:
-        vector = self.embed([text])[0]
+        with _intra_op_threads(QUERY_THREADS):
+            vector = self.embed([text])[0]
         vector.setflags(write=False)  # shared between callers
         return vector
+
+
+@contextmanager
+def _intra_op_threads(count: int) -> Iterator[None]:
+    """Run the block with `count` PyTorch intra-op threads in this thread, then restore.
+
+    With PyTorch's OpenMP backend the setting is per OS thread, so a query in a
+    worker thread does not slow down a batch embedding running in another one.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if previous == count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _load_model() -> SentenceTransformer:

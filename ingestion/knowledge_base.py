@@ -1,4 +1,4 @@
-"""Hybrid retrieval over the help center: BM25 and vector search fused with RRF.
+"""Hybrid retrieval over the help center: BM25 and vector search, fused by score.
 
 One `KnowledgeBase` per process (open it in the app's lifespan): it holds the
 Chroma collection, the embedder and an in-memory BM25 snapshot of every chunk.
@@ -8,9 +8,10 @@ Reads are thread-safe; the snapshot is swapped atomically after ingestion.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -29,15 +30,17 @@ if TYPE_CHECKING:
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 
-RRF_K = 40
-"""Reciprocal Rank Fusion constant; tuned on the benchmark's dev split only
+VECTOR_WEIGHT = 0.75
+"""Share of the cosine similarity in the fused score; BM25 (scaled by the query's
+best BM25 score) gets the rest. Score fusion replaced Reciprocal Rank Fusion
+(issue 4): RRF throws away how *much* better the top hit is, so a confident
+embedding match lost to a BM25 hit on one shared word, and hybrid trailed
+vector-only on the test split. Tuned on the benchmark's dev split only
 (`python -m bench.retrieval --tune`), never on its test questions."""
-VECTOR_WEIGHT = 0.5
-LEXICAL_WEIGHT = 1.0
-"""RRF weights of the two rankings, tuned with `RRF_K`: BM25's exact-term hits
-(INV-, RMA-, named benefits) decide ties, embeddings still supply paraphrases."""
 MIN_CANDIDATES = 30
 """Each retriever contributes at least this many candidates to the fusion."""
+WHERE_CACHE_SIZE = 64
+"""`where` filters whose BM25 masks a snapshot remembers (one Chroma read per new filter)."""
 MAX_PER_SOURCE = 1
 """Passages from one article before others get a turn (the rest fill in after),
 so a handful of passages covers every article a question touches. Tuned on the
@@ -61,7 +64,7 @@ class Passage:
     section: str | None
     text: str
     score: float
-    """Fused RRF score (or the single retriever's score in a single mode); higher is better."""
+    """Fused score (or the single retriever's score in a single mode); higher is better."""
     chunk_id: str
 
 
@@ -74,6 +77,10 @@ class _Snapshot:
     metadatas: list[dict[str, Any]]
     positions: dict[str, int]
     lexical: LexicalIndex
+    sources: list[str]
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    """BM25 masks of recent `where` filters (insertion-ordered, bounded; a cache only)."""
+    masks_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class KnowledgeBase:
@@ -185,17 +192,16 @@ class KnowledgeBase:
         if not query.strip() or k <= 0 or not snapshot.ids:
             return []
         depth = max(k * 4, MIN_CANDIDATES)
-        rankings: list[tuple[float, list[str], list[float]]] = []
+        vector: tuple[list[str], list[float]] = ([], [])
+        lexical: tuple[list[str], list[float]] = ([], [])
         if mode in ("hybrid", "vector"):
-            ids, scores = self._vector_search(query, depth, where)
-            rankings.append((VECTOR_WEIGHT, ids, scores))
+            vector = self._vector_search(query, depth, where)
         if mode in ("hybrid", "lexical"):
-            rankings.append((LEXICAL_WEIGHT, *self._lexical_search(snapshot, query, depth, where)))
+            lexical = self._lexical_search(snapshot, query, depth, where)
         if mode == "hybrid":
-            fused = reciprocal_rank_fusion([(weight, ids) for weight, ids, _ in rankings], k=RRF_K)
+            fused = score_fusion(vector, lexical, depth=depth)
         else:
-            _, ids, scores = rankings[0]
-            fused = list(zip(ids, scores, strict=True))
+            fused = list(zip(*(vector if mode == "vector" else lexical), strict=True))
         return self._passages(snapshot, diversify(fused, snapshot, k))
 
     def _vector_search(
@@ -218,20 +224,27 @@ class KnowledgeBase:
     def _lexical_search(
         self, snapshot: _Snapshot, query: str, depth: int, where: dict[str, Any] | None
     ) -> tuple[list[str], list[float]]:
-        mask = None
-        if where:
-            allowed = guarded(self.settings, lambda: self.collection.get(where=where, include=[]))[
-                "ids"
-            ]
-            mask = np.zeros(len(snapshot.ids), dtype=np.float32)
-            for chunk_id in allowed:
-                position = snapshot.positions.get(chunk_id)
-                if position is not None:
-                    mask[position] = 1.0
-        positions = snapshot.lexical.search(query, depth, mask=mask)
-        # BM25 scores are not comparable across queries; the rank is what RRF uses.
-        ids = [snapshot.ids[i] for i in positions]
-        return ids, [1.0 / rank for rank in range(1, len(ids) + 1)]
+        mask = self._where_mask(snapshot, where) if where else None
+        positions, scores = snapshot.lexical.search(query, depth, mask=mask)
+        return [snapshot.ids[i] for i in positions], scores.tolist()
+
+    def _where_mask(self, snapshot: _Snapshot, where: dict[str, Any]) -> np.ndarray:
+        """Return the 0/1 BM25 weights of the chunks matching `where` (cached per snapshot)."""
+        key = json.dumps(where, sort_keys=True, default=str)
+        mask = snapshot.masks.get(key)
+        if mask is not None:
+            return mask
+        # Chroma evaluates the filter, so BM25 honours exactly what the vector side does.
+        allowed = guarded(self.settings, lambda: self.collection.get(where=where, include=[]))
+        mask = np.zeros(len(snapshot.ids), dtype=np.float32)
+        hits = [snapshot.positions.get(chunk_id) for chunk_id in allowed["ids"]]
+        mask[[position for position in hits if position is not None]] = 1.0
+        mask.setflags(write=False)
+        with snapshot.masks_lock:
+            if len(snapshot.masks) >= WHERE_CACHE_SIZE:
+                snapshot.masks.pop(next(iter(snapshot.masks)))
+            snapshot.masks[key] = mask
+        return mask
 
     def _passages(self, snapshot: _Snapshot, ranked: list[tuple[str, float]]) -> list[Passage]:
         missing = [chunk_id for chunk_id, _ in ranked if chunk_id not in snapshot.positions]
@@ -282,7 +295,8 @@ class KnowledgeBase:
             ]
         )
         positions = {chunk_id: index for index, chunk_id in enumerate(ids)}
-        return _Snapshot(ids, texts, metadatas, positions, lexical)
+        sources = [str(meta.get("source", "")) for meta in metadatas]
+        return _Snapshot(ids, texts, metadatas, positions, lexical, sources)
 
 
 def diversify(
@@ -296,7 +310,7 @@ def diversify(
     per_source: dict[str, int] = {}
     for item in ranked:
         position = snapshot.positions.get(item[0])
-        source = str(snapshot.metadatas[position].get("source")) if position is not None else ""
+        source = snapshot.sources[position] if position is not None else ""
         if source and per_source.get(source, 0) >= cap:
             deferred.append(item)
             continue
@@ -307,17 +321,42 @@ def diversify(
     return chosen + deferred[: k - len(chosen)]
 
 
-def reciprocal_rank_fusion(
-    rankings: list[tuple[float, list[str]]], *, k: int = RRF_K
+def score_fusion(
+    vector: tuple[list[str], list[float]],
+    lexical: tuple[list[str], list[float]],
+    *,
+    depth: int,
+    weight: float | None = None,
 ) -> list[tuple[str, float]]:
-    """Fuse ranked id lists: each id scores `sum(weight / (k + rank))`, rank from 1.
+    """Fuse two scored candidate lists: `weight * cosine + (1 - weight) * bm25 / best_bm25`.
+
+    Cosine similarity is already on a fixed scale; BM25 is not comparable across
+    queries, so it is divided by the query's best BM25 score. A candidate found
+    by one retriever only gets, from the other, the lowest score that retriever
+    returned (it ranked below all of them, so this is an upper bound), or 0 for
+    BM25 when fewer than `depth` chunks share a term with the query.
+
+    Args:
+        vector: Ids and cosine similarities, best first.
+        lexical: Ids and raw BM25 scores, best first.
+        depth: How many candidates each retriever was asked for.
+        weight: Share of the cosine; defaults to `VECTOR_WEIGHT`.
 
     Returns:
-        `(id, score)` pairs, best first (ties keep first-seen order).
+        `(id, score)` pairs, best first (ties keep vector-then-BM25 order).
 
     """
-    scores: dict[str, float] = {}
-    for weight, ids in rankings:
-        for rank, chunk_id in enumerate(ids, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    weight = VECTOR_WEIGHT if weight is None else weight
+    vector_ids, cosines = vector
+    lexical_ids, bm25 = lexical
+    best = bm25[0] if bm25 and bm25[0] > 0 else 1.0
+    cosine_floor = cosines[-1] if cosines else 0.0
+    bm25_floor = bm25[-1] if len(bm25) >= depth else 0.0
+    cosine_of = dict(zip(vector_ids, cosines, strict=True))
+    bm25_of = dict(zip(lexical_ids, bm25, strict=True))
+    fused = {
+        chunk_id: weight * cosine_of.get(chunk_id, cosine_floor)
+        + (1.0 - weight) * bm25_of.get(chunk_id, bm25_floor) / best
+        for chunk_id in (*vector_ids, *lexical_ids)
+    }
+    return sorted(fused.items(), key=lambda item: item[1], reverse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.errors import KnowledgeBaseUnavailable
-from ingestion.knowledge_base import KnowledgeBase, reciprocal_rank_fusion
+from ingestion.knowledge_base import KnowledgeBase, score_fusion
 from tests.ingestion.helpers import chroma_server, make_kb_settings
 
 QUESTIONS = [
@@ -69,11 +69,25 @@ def test_empty_knowledge_base_and_blank_query_return_nothing(kb: KnowledgeBase) 
     assert kb.search_sync("   ", 5) == []
 
 
-def test_reciprocal_rank_fusion_rewards_agreement() -> None:
-    fused = reciprocal_rank_fusion([(1.0, ["a", "b", "c"]), (1.0, ["d", "b", "e"])], k=60)
+def test_score_fusion_rewards_agreement_and_keeps_score_margins() -> None:
+    vector = (["a", "b", "c"], [0.80, 0.70, 0.40])
+    lexical = (["d", "b"], [10.0, 8.0])
 
-    assert [chunk_id for chunk_id, _ in fused][:3] == ["b", "a", "d"]
-    assert fused[0][1] == pytest.approx(2 / 62)
+    fused = score_fusion(vector, lexical, depth=3, weight=0.5)
+
+    assert [chunk_id for chunk_id, _ in fused] == ["b", "d", "a", "c"]
+    # b: both retrievers; d: BM25's best, with the lowest cosine returned (c's) as its bound.
+    assert fused[0][1] == pytest.approx(0.5 * 0.70 + 0.5 * 8 / 10)
+    assert fused[1][1] == pytest.approx(0.5 * 0.40 + 0.5 * 1.0)
+
+
+def test_score_fusion_lets_a_confident_embedding_match_beat_a_weak_keyword_hit() -> None:
+    vector = (["paraphrase", "keyword"], [0.85, 0.30])
+    lexical = (["keyword", "paraphrase"], [3.0, 2.7])
+
+    fused = score_fusion(vector, lexical, depth=30, weight=0.75)
+
+    assert fused[0][0] == "paraphrase"
 
 
 @pytest.mark.slow
