@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 ROOT_RUN_NAME = "switchboard.turn"
 HIDDEN_KEYS = frozenset({"pii_vault", "user_message", "caller_emails", "caller_order_ids"})
 """State and context fields never uploaded, whatever their content."""
+TRUSTED_KEYS = frozenset(
+    {"thread_id", "request_id", "customer", "prompt_version", "app_version", "run_id"}
+)
+"""Metadata the service writes itself (ids, versions): uploaded as they are."""
 
 FLUSH_SECONDS = 5.0
 """How long shutdown waits for pending traces."""
@@ -50,7 +54,11 @@ def scrub(payload: Any) -> Any:
     """Redact a run payload before upload (LangSmith `anonymizer`)."""
     if isinstance(payload, dict):
         return {
-            key: "[hidden]" if key in HIDDEN_KEYS else scrub(value)
+            key: "[hidden]"
+            if key in HIDDEN_KEYS
+            else value
+            if key in TRUSTED_KEYS and isinstance(value, str)
+            else scrub(value)
             for key, value in payload.items()
         }
     if isinstance(payload, list | tuple):
@@ -67,6 +75,7 @@ class Tracing:
         self.project = settings.langsmith_project or "switchboard"
         self.app_version = app_version
         self.secret = settings.jwt_secret.get_secret_value()
+        self._project: uuid.UUID | None = None
         self.client = Client(
             api_url=settings.langsmith_endpoint,
             api_key=(
@@ -105,12 +114,21 @@ class Tracing:
         """Attach a customer's thumbs up (1) or down (0) to a turn's root run (blocking)."""
         self.client.create_feedback(
             run_id=run_id,
+            session_id=self._project_id(),
             trace_id=run_id,  # the root run is its own trace: lets the client batch it
             key="user_score",
             score=score,
             comment=redact(comment) if comment else None,
             feedback_id=uuid.uuid5(uuid.NAMESPACE_URL, feedback_id),
         )
+
+    def _project_id(self) -> uuid.UUID | None:
+        if self._project is None:
+            try:
+                self._project = self.client.read_project(project_name=self.project).id
+            except Exception:  # unknown yet (no trace uploaded) or unreachable
+                return None
+        return self._project
 
     def flush(self, timeout: float = FLUSH_SECONDS) -> None:
         """Wait (at most `timeout` seconds) for pending uploads (blocking)."""
