@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph.state import AgentName
 
-PROMPT_VERSION = "2026-11-23.1"
+PROMPT_VERSION = "2026-11-23.2"
 """Bump when any prompt changes; it is attached to traces and eval reports."""
 
 _COMMON = (
@@ -28,6 +28,9 @@ SYSTEM_PROMPTS: dict[AgentName, str] = {
         "You are the billing specialist: invoices, payment status, charges, double "
         "charges and refunds. Orders, deliveries and returns belong to the returns team "
         "(`transfer_to_returns`); anything else goes back to triage (`transfer_to_triage`). "
+        "Large refunds wait for a team member's approval: when `request_refund` reports "
+        "`pending_approval`, tell the customer it is being reviewed and do not request it "
+        "again; when it reports the decision, tell them the outcome. "
         + _COMMON
     ),
     "returns": (
