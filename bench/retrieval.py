@@ -104,14 +104,16 @@ def tune(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
     grid = []
     for k1, b in product((0.9, 1.2, 1.5, 2.0), (0.3, 0.5, 0.75)):
         lexical_index = LexicalIndex(texts, k1=k1, b=b)
-        lexical = []
+        lexical: list[tuple[tuple[list[str], list[float]], dict[str, float]]] = []
         for question in dev:
             positions, scores = lexical_index.search(question["question"], depth)
-            lexical.append(([snapshot.ids[i] for i in positions], scores.tolist()))
+            ids = [snapshot.ids[i] for i in positions]
+            only_bm25 = [i for i in ids if i not in set(vectors[len(lexical)][0])]
+            lexical.append(((ids, scores.tolist()), kb._cosines(question["question"], only_bm25)))
         for weight, cap in product((0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9), (0, 1, 2)):
             recalls, rrs = [], []
-            for question, vector, lex in zip(dev, vectors, lexical, strict=True):
-                fused = score_fusion(vector, lex, depth=depth, weight=weight)
+            for question, vector, (lex, extra) in zip(dev, vectors, lexical, strict=True):
+                fused = score_fusion(vector, lex, depth=depth, cosines=extra, weight=weight)
                 top = diversify(fused, snapshot, DEPTH, cap=cap)
                 sources = [snapshot.sources[snapshot.positions[cid]] for cid, _ in top]
                 recall, rr = score_ranking(sources, set(question["sources"]))

@@ -199,7 +199,8 @@ class KnowledgeBase:
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical_search(snapshot, query, depth, where)
         if mode == "hybrid":
-            fused = score_fusion(vector, lexical, depth=depth)
+            extra = self._cosines(query, [i for i in lexical[0] if i not in set(vector[0])])
+            fused = score_fusion(vector, lexical, depth=depth, cosines=extra)
         else:
             fused = list(zip(*(vector if mode == "vector" else lexical), strict=True))
         return self._passages(snapshot, diversify(fused, snapshot, k))
@@ -220,6 +221,18 @@ class KnowledgeBase:
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         return list(ids), [1.0 - float(distance) for distance in distances]
+
+    def _cosines(self, query: str, ids: list[str]) -> dict[str, float]:
+        """Return the exact cosines of `query` with chunks only BM25 found."""
+        if not ids:
+            return {}
+        vector = self.embedder.embed_query(query)  # cached: no second model call
+        rows = guarded(self.settings, lambda: self.collection.get(ids=ids, include=["embeddings"]))
+        embeddings = rows["embeddings"]
+        if embeddings is None or not len(rows["ids"]):
+            return {}
+        cosines = np.asarray(embeddings, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        return dict(zip(rows["ids"], cosines.tolist(), strict=True))
 
     def _lexical_search(
         self, snapshot: _Snapshot, query: str, depth: int, where: dict[str, Any] | None
@@ -326,20 +339,22 @@ def score_fusion(
     lexical: tuple[list[str], list[float]],
     *,
     depth: int,
+    cosines: dict[str, float] | None = None,
     weight: float | None = None,
 ) -> list[tuple[str, float]]:
     """Fuse two scored candidate lists: `weight * cosine + (1 - weight) * bm25 / best_bm25`.
 
     Cosine similarity is already on a fixed scale; BM25 is not comparable across
-    queries, so it is divided by the query's best BM25 score. A candidate found
-    by one retriever only gets, from the other, the lowest score that retriever
-    returned (it ranked below all of them, so this is an upper bound), or 0 for
-    BM25 when fewer than `depth` chunks share a term with the query.
+    queries, so it is divided by the query's best BM25 score. A BM25-only
+    candidate gets its exact cosine from `cosines` (else the lowest cosine
+    returned, an upper bound); a vector-only one gets the lowest BM25 score
+    returned, or 0 when fewer than `depth` chunks share a term with the query.
 
     Args:
         vector: Ids and cosine similarities, best first.
         lexical: Ids and raw BM25 scores, best first.
         depth: How many candidates each retriever was asked for.
+        cosines: Exact cosines of BM25-only candidates, by id.
         weight: Share of the cosine; defaults to `VECTOR_WEIGHT`.
 
     Returns:
@@ -347,12 +362,12 @@ def score_fusion(
 
     """
     weight = VECTOR_WEIGHT if weight is None else weight
-    vector_ids, cosines = vector
+    vector_ids, similarities = vector
     lexical_ids, bm25 = lexical
     best = bm25[0] if bm25 and bm25[0] > 0 else 1.0
-    cosine_floor = cosines[-1] if cosines else 0.0
+    cosine_floor = similarities[-1] if similarities else 0.0
     bm25_floor = bm25[-1] if len(bm25) >= depth else 0.0
-    cosine_of = dict(zip(vector_ids, cosines, strict=True))
+    cosine_of = {**(cosines or {}), **dict(zip(vector_ids, similarities, strict=True))}
     bm25_of = dict(zip(lexical_ids, bm25, strict=True))
     fused = {
         chunk_id: weight * cosine_of.get(chunk_id, cosine_floor)
