@@ -375,3 +375,15 @@ def test_a_call_takes_milliseconds_once_warm(model: OfflineChatModel) -> None:
 
 def test_model_reports_its_type(model: OfflineChatModel) -> None:
     assert model._llm_type == "switchboard-offline"
+
+
+def test_tool_error_tags_are_not_shown_to_the_customer() -> None:
+    from graph.llm.offline.render import render_tool_result
+
+    reply = render_tool_result(
+        "get_order",
+        "Error: [not_found, retryable] Order 999 was not found. Check the arguments and try again.",
+        "where is order 999",
+    )
+    assert "[not_found" not in reply and "retryable" not in reply
+    assert "Order 999 was not found" in reply

@@ -121,8 +121,12 @@ def _sentences(text: str) -> list[str]:
     return [part.lstrip("#*- ").strip() for part in parts if len(part.strip()) > 3]
 
 
+_ERROR_TAG = re.compile(r"^\[\w+, (?:retryable|final)\]\s*")
+"""The tools' machine-readable prefix (`tools/errors.py`), not for customers."""
+
+
 def _apologise(error: str) -> str:
-    error = error.rstrip(".")
+    error = _ERROR_TAG.sub("", error.strip()).rstrip(".")
     hint = (
         " Could you double-check the number?"
         if re.search(r"not found|no such|unknown|does not exist", error, re.IGNORECASE)
