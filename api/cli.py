@@ -29,9 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     who = token.add_mutually_exclusive_group(required=True)
     who.add_argument("--customer", metavar="ID", help="customer id to act as")
     who.add_argument("--staff", metavar="ID", help="staff member id to act as")
-    token.add_argument("--ttl", type=int, help="lifetime in seconds (default SWITCHBOARD_TOKEN_TTL)")
+    token.add_argument(
+        "--ttl", type=int, help="lifetime in seconds (default SWITCHBOARD_TOKEN_TTL)"
+    )
 
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+
+    ingest = commands.add_parser(
+        "ingest", help="index Markdown, HTML, text and PDF files into the knowledge base"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
+    ingest.add_argument(
+        "--prune", action="store_true", help="delete chunks of files gone from these paths"
+    )
     commands.add_parser(
         "demo-customers", help="print the demo customers and some order ids as JSON"
     )
@@ -44,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     fmt = config.add_mutually_exclusive_group(required=True)
     fmt.add_argument("--markdown", action="store_true", help="README's table")
     fmt.add_argument("--env-example", action="store_true", help="the .env.example file")
-    fmt.add_argument("--sync-docs", action="store_true", help="rewrite README table and .env.example")
+    fmt.add_argument(
+        "--sync-docs", action="store_true", help="rewrite README table and .env.example"
+    )
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
@@ -67,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings, args.host, args.port)
     if args.command == "token":
         return _token(settings, args)
+    if args.command == "ingest":
+        from ingestion.cli import ingest_command
+
+        return ingest_command(args.paths, prune=args.prune, settings=settings)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "demo-customers":
