@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,7 +79,7 @@ def _incoming_id(scope: Scope) -> str | None:
     return None
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: MutableMapping[str, Any]) -> str:
     """Return the matched route template (`/v1/threads/{thread_id}/messages`), not the path."""
     route = scope.get("route")
     path = getattr(route, "path", None)

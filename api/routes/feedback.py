@@ -6,10 +6,11 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from fastapi import APIRouter, Request, status
 from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCustomer, GraphDep, ThreadStoreDep
@@ -57,7 +58,7 @@ async def give_feedback(
     """Rate an assistant reply of your own conversation; 404 for anything else."""
     if await threads.get_owned(thread_id, user.subject) is None:
         raise NotFound(f"Thread {thread_id!r} not found.")
-    snapshot = await graph.aget_state(thread_config(thread_id))
+    snapshot = await graph.aget_state(cast(RunnableConfig, thread_config(thread_id)))
     if not any(
         isinstance(m, AIMessage) and m.id == body.message_id and not m.tool_calls
         for m in snapshot.values.get("messages", [])

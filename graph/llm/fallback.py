@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -10,11 +11,12 @@ from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
     adispatch_custom_event,
+    dispatch_custom_event,
 )
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import Runnable
 
 from graph.llm.errors import AllModelsFailedError
 
@@ -63,28 +65,20 @@ class FallbackChatModel(BaseChatModel):
         )
         return fallback
 
-    def _fell_back(
-        self, index: int, error: Exception, run_manager: CallbackManagerForLLMRun | None
-    ) -> None:
+    # Chain models run with the caller's run config (the graph node's, from the
+    # context), so traces and metrics see each attempt; the fallback event goes
+    # through the same config. Outside any run there is nobody to tell.
+    def _fell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
-        if run_manager is not None and fallback["to"] is not None:
-            run_manager.get_child().on_custom_event(FALLBACK_EVENT, fallback)
+        if fallback["to"] is not None:
+            with contextlib.suppress(RuntimeError):
+                dispatch_custom_event(FALLBACK_EVENT, fallback)
 
-    async def _afell_back(
-        self, index: int, error: Exception, run_manager: AsyncCallbackManagerForLLMRun | None
-    ) -> None:
+    async def _afell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
-        if fallback["to"] is None:
-            return
-        if run_manager is not None:
-            await run_manager.get_child().on_custom_event(FALLBACK_EVENT, fallback)
-            return
-        # `BaseChatModel.astream` passes no run manager to `_astream`: dispatch
-        # through the caller's run config (the graph node's), when there is one.
-        try:
-            await adispatch_custom_event(FALLBACK_EVENT, fallback)
-        except RuntimeError:  # called outside any run: nobody to tell
-            pass
+        if fallback["to"] is not None:
+            with contextlib.suppress(RuntimeError):
+                await adispatch_custom_event(FALLBACK_EVENT, fallback)
 
     def _generate(
         self,
@@ -96,11 +90,11 @@ class FallbackChatModel(BaseChatModel):
         errors: list[Exception] = []
         for index, model in enumerate(self.chain):
             try:
-                message = model.invoke(messages, _child(run_manager), stop=stop, **kwargs)
+                message = model.invoke(messages, stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
             except Exception as error:
                 errors.append(error)
-                self._fell_back(index, error, run_manager)
+                self._fell_back(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     async def _agenerate(
@@ -113,11 +107,11 @@ class FallbackChatModel(BaseChatModel):
         errors: list[Exception] = []
         for index, model in enumerate(self.chain):
             try:
-                message = await model.ainvoke(messages, _child(run_manager), stop=stop, **kwargs)
+                message = await model.ainvoke(messages, stop=stop, **kwargs)
                 return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
             except Exception as error:
                 errors.append(error)
-                await self._afell_back(index, error, run_manager)
+                await self._afell_back(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     def _stream(
@@ -131,7 +125,7 @@ class FallbackChatModel(BaseChatModel):
         for index, model in enumerate(self.chain):
             started = False
             try:
-                for chunk in model.stream(messages, _child(run_manager), stop=stop, **kwargs):
+                for chunk in model.stream(messages, stop=stop, **kwargs):
                     started = True
                     yield _as_generation_chunk(chunk, run_manager)
                 return
@@ -139,7 +133,7 @@ class FallbackChatModel(BaseChatModel):
                 if started:
                     raise
                 errors.append(error)
-                self._fell_back(index, error, run_manager)
+                self._fell_back(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     async def _astream(
@@ -153,9 +147,7 @@ class FallbackChatModel(BaseChatModel):
         for index, model in enumerate(self.chain):
             started = False
             try:
-                async for chunk in model.astream(
-                    messages, _child(run_manager), stop=stop, **kwargs
-                ):
+                async for chunk in model.astream(messages, stop=stop, **kwargs):
                     started = True
                     generation = _as_generation_chunk(chunk, None)
                     if run_manager and isinstance(generation.message.content, str):
@@ -168,15 +160,8 @@ class FallbackChatModel(BaseChatModel):
                 if started:
                     raise
                 errors.append(error)
-                await self._afell_back(index, error, run_manager)
+                await self._afell_back(index, error)
         raise AllModelsFailedError(f"all models failed: {errors!r}")
-
-
-def _child(
-    run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
-) -> RunnableConfig | None:
-    """Run chain models as children of this call, so traces and metrics see each one."""
-    return {"callbacks": run_manager.get_child()} if run_manager is not None else None
 
 
 def _as_ai(message: BaseMessage) -> AIMessage:

@@ -60,7 +60,7 @@ class FakeLangSmith:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST = do_PATCH = do_PUT = _answer  # noqa: N815
+            do_GET = do_POST = do_PATCH = do_PUT = _answer
 
             def log_message(self, *args: Any) -> None:
                 pass
