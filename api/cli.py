@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,10 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(settings_markdown() if args.markdown else env_example(), end="")
         return 0
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from api.observability.logs import configure_logging
+
+    configure_logging(settings)  # JSON or console, redacted (SWITCHBOARD_LOG_FORMAT)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     if args.command == "token":
@@ -99,7 +97,13 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     host, port = host or settings.host, port or settings.port
     base = f"http://{host}:{port}"
     print(f"Switchboard on {base}  (API docs: {base}/docs, health: {base}/healthz)", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep our handler: uvicorn's lines become structured too
+    )
     return 0
 
 
