@@ -15,12 +15,16 @@ from tests.conftest import auth, make_settings, running_app
 from tests.observability.helpers import CARD, EMAIL, PII_MESSAGE, SECRET, chat, new_thread
 from tests.scripted_model import ScriptedChatModel
 
+OTHER_CARD = "5500 0000 0000 0004"
+
 
 class _LeakyProvider(ScriptedChatModel):
-    """A provider whose error echoes the prompt back, as some 400 responses do."""
+    """A provider whose error echoes request details, as some 400 responses do."""
 
     def _stream(self, messages, *args, **kwargs):  # type: ignore[no-untyped-def]
-        raise ValueError(f"bad request: {PII_MESSAGE}")
+        # Not the guarded card of PII_MESSAGE: LangGraph checkpoints a node's error,
+        # and tests/api/test_guarded_chat.py looks for that card in the checkpoints.
+        raise ValueError(f"bad request for {EMAIL} (key {SECRET}): card {OTHER_CARD} declined")
         yield
 
 
@@ -57,7 +61,7 @@ async def test_json_log_lines_carry_ids_and_no_pii(
     assert turn["thread_id"] == thread_id and turn["outcome"] == "internal_error"
     access = [line for line in lines if line["logger"] == "switchboard.access"]
     assert any(line["event"].startswith("POST /v1/threads/{thread_id}/messages") for line in access)
-    for secret in (EMAIL, CARD, CARD.replace(" ", ""), SECRET):
+    for secret in (EMAIL, CARD, CARD.replace(" ", ""), SECRET, OTHER_CARD):
         assert secret not in text
     assert "[email]" in text and "[secret]" in text
 
