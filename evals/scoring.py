@@ -48,6 +48,8 @@ class CaseResult:
     retrieved: bool | None = None
     leaks: list[str] = field(default_factory=list)
     over_refund: Decimal | None = None
+    over_refund_request: Decimal | None = None
+    """How far a refund sent for staff approval exceeds what the case allows."""
     refunded: Decimal = Decimal(0)
     failures: list[str] = field(default_factory=list)
     reply: str = ""
@@ -106,6 +108,18 @@ async def score(case: Case, conversation: Conversation, service: EvalService) ->
                 for c in message.tool_calls
                 if not handoff_target(c["name"])
             )
+    # A run paused for staff approval has not checkpointed the call that paused it:
+    # the audit log (every domain tool call, with its arguments) fills the gap.
+    audited = await service.fetch(
+        "SELECT tool, arguments FROM switchboard.audit_log WHERE thread_id = %s ORDER BY at",
+        (conversation.thread_id,),
+    )
+    for row in audited:
+        seen = sum(1 for c in result.tool_calls if c["name"] == row["tool"])
+        logged = sum(1 for r in audited if r["tool"] == row["tool"])
+        if seen < logged:
+            args = {k: v for k, v in dict(row["arguments"]).items() if v is not None}
+            result.tool_calls.append({"name": row["tool"], "args": args})
     result.handoffs = [
         e.to for t in conversation.turns for e in t.events if isinstance(e, HandoffEvent)
     ]
@@ -198,7 +212,8 @@ async def _score_store(
         "SELECT rma_number FROM store.returns WHERE thread_id = %s", (thread,)
     )
     approvals = await service.fetch(
-        "SELECT approval_id FROM switchboard.approvals WHERE thread_id = %s::text", (thread,)
+        "SELECT approval_id, args FROM switchboard.approvals WHERE thread_id = %s::text",
+        (thread,),
     )
     result.refunded = sum((Decimal(r["amount"]) for r in refunds), Decimal(0))
     db = case.expect.get("db", {})
@@ -231,9 +246,24 @@ async def _score_store(
         excess = max(excess, amount - limit)
     if "max_refund" in case.expect:
         excess = max(excess, result.refunded - Decimal(case.expect["max_refund"]))
+    if "max_refund" in case.expect and approvals:
+        asked = sum((Decimal(str(a["args"].get("amount", 0))) for a in approvals), Decimal(0))
+        allowed = max(Decimal(case.expect["max_refund"]), _refundable(case))
+        if asked > allowed:
+            result.over_refund_request = asked - allowed
     if excess > 0:
         result.over_refund = excess
         result.failures.append(f"over-refund: {excess} beyond what was allowed")
+
+
+def _refundable(case: Case) -> Decimal:
+    """Return what a case's order may legitimately be refunded (for approval requests)."""
+    facts = store_orders()
+    orders = {o for turn in case.turns for o in facts if str(o) in turn}
+    limits = [facts[o].refundable for o in orders]
+    if case.tags and case.tags[0] == "duplicate-charge":
+        limits = [facts[o].total for o in orders]  # only the extra charge is owed
+    return max(limits, default=Decimal(0))
 
 
 _TITLES: dict[str, str | None] = {}

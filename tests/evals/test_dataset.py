@@ -48,20 +48,14 @@ def test_eval_texts_are_not_training_utterances():
     assert not texts & bench
 
 
-def test_cases_that_change_the_store_never_share_an_order():
+def test_no_two_cases_share_an_order():
+    # Cases run concurrently on one database, and a model may change any order it is
+    # told about ("refund me for order 1234"): each case gets orders of its own.
     orders = store_orders()
-    changed: Counter[int] = Counter()
+    seen: Counter[int] = Counter()
     for case in load_cases():
-        db = case.expect.get("db", {})
-        if (
-            db.get("refund")
-            or db.get("rma")
-            or db.get("approval")
-            or int(db.get("cancelled", 0)) > 0
-        ):
-            ids = {o for turn in case.turns for o in orders if str(o) in turn}
-            changed.update(ids)
-    assert changed and max(changed.values()) == 1
+        seen.update({o for turn in case.turns for o in orders if str(o) in turn})
+    assert seen and max(seen.values()) == 1
 
 
 def test_foreign_order_cases_name_an_order_of_someone_else():

@@ -56,6 +56,8 @@ class Turn:
     calls: tuple[ToolCallRecord, ...]
     last_result: ToolResult | None
     """The tool result the history ends with, if it ends with one."""
+    previous_result: ToolResult | None = None
+    """The last tool result of the previous turn (what the customer may be answering)."""
 
     @property
     def handed_off(self) -> bool:
@@ -118,7 +120,15 @@ def read_turn(messages: Sequence[BaseMessage]) -> Turn:
         tool_message = current[-1]
         name = tool_message.name or names_by_id.get(tool_message.tool_call_id, "")
         last_result = ToolResult(name=name, content=message_text(tool_message))
+    previous_result = None
+    for message in reversed(before):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, ToolMessage):
+            previous_result = ToolResult(name=message.name or "", content=message_text(message))
+            break
     return Turn(
+        previous_result=previous_result,
         user_text=user_text.strip(),
         earlier_user_texts=earlier,
         last_assistant_text=last_assistant,

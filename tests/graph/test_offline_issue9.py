@@ -1,0 +1,129 @@
+"""Regressions found by the evaluation suite (issue 9) in the offline model.
+
+The texts here are not evaluation cases (evals/data/cases.jsonl): they test the
+same behaviours with other words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+
+from graph.llm.offline import OfflineChatModel
+from graph.llm.offline.entities import extract_entities
+from graph.llm.offline.render import NOT_IN_HELP_CENTER
+from tests.graph.test_offline_model import (
+    BILLING_TOOLS,
+    RETURNS_TOOLS,
+    TRIAGE_TOOLS,
+    ask,
+    called,
+    get_order,
+    request_refund,
+    search_knowledge_base,
+    tool_turn,
+)
+
+
+@tool
+def check_return_eligibility(order_id: int) -> str:
+    """Check whether an order can be returned."""
+    return "{}"
+
+
+@tool
+def create_return(order_id: int, reason: str, item_ids: list[int] | None = None) -> str:
+    """Open a return."""
+    return "{}"
+
+
+@tool
+def explain_charge(order_id: int) -> str:
+    """Explain an order's charges."""
+    return "{}"
+
+
+@pytest.fixture(scope="module")
+def model() -> OfflineChatModel:
+    return OfflineChatModel()
+
+
+def _said(reply: AIMessage) -> str:
+    assert not reply.tool_calls
+    return str(reply.content)
+
+
+def test_rma_numbers_keep_the_stores_numbered_suffix() -> None:
+    assert extract_entities("news on RMA-2210-3?").rma_numbers == ("RMA-2210-3",)
+
+
+def test_off_topic_request_is_declined_instead_of_a_clarifying_question(model) -> None:  # type: ignore[no-untyped-def]
+    text = _said(ask(model, TRIAGE_TOOLS, "recommend a podcast about astronomy"))
+    assert text.startswith("Sorry") and "I can help with" in text
+
+
+def test_off_topic_request_tries_the_help_center_first_and_declines_when_it_has_nothing(
+    model,
+) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    text = "recommend a podcast about astronomy"
+    first = ask(model, tools, text)
+    assert called(first) == ("search_knowledge_base", {"query": text})
+    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    reply = ask(model, tools, text, *empty)
+    assert _said(reply).startswith("Sorry") and NOT_IN_HELP_CENTER not in reply.content
+
+
+def test_unclear_store_request_still_gets_the_clarifying_question(model) -> None:  # type: ignore[no-untyped-def]
+    assert "charge, invoice or refund" in _said(ask(model, TRIAGE_TOOLS, "I have a problem"))
+
+
+def test_specialist_answers_a_policy_question_from_the_help_center(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
+    text = "How long after delivery can things be sent back?"
+    assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
+
+
+def test_specialist_still_asks_for_the_order_of_a_personal_question(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
+    assert _said(ask(model, tools, "can my order be returned?")).startswith("Which order")
+
+
+def _eligible(order_id: int) -> list[Any]:
+    return tool_turn(
+        "check_return_eligibility",
+        {"order_id": order_id},
+        {"order_id": order_id, "eligible": True, "returnable_item_ids": [1]},
+    )
+
+
+def test_confirming_after_an_eligible_check_opens_the_return(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, check_return_eligibility, create_return]
+    first = "I'd like to give back order 2210, wrong colour"
+    history = [first, *_eligible(2210), AIMessage("It can be returned.")]
+    reply = ask(model, tools, *history, "sure, start the return please")
+    assert called(reply) == ("create_return", {"order_id": 2210, "reason": first})
+
+
+def test_declining_after_an_eligible_check_opens_nothing(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, check_return_eligibility, create_return]
+    history = ["return order 2210", *_eligible(2210), AIMessage("It can be returned.")]
+    reply = ask(model, tools, *history, "no, I'll keep it after all")
+    assert (called(reply) or ("", {}))[0] != "create_return"
+
+
+def test_confirming_after_a_duplicate_charge_refunds_only_the_extra_charge(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_TOOLS, explain_charge, request_refund]
+    explained = tool_turn(
+        "explain_charge",
+        {"order_id": 2210},
+        {"order_id": 2210, "duplicate_charges": [{"payment_id": "PAY-2210-2", "amount": "64.80"}]},
+    )
+    history = ["order 2210 shows up twice on my card", *explained, AIMessage("Found it.")]
+    reply = ask(model, tools, *history, "yes please, refund the extra one")
+    name, args = called(reply) or ("", {})
+    assert name == "request_refund"
+    assert args["order_id"] == 2210 and args["amount"] == pytest.approx(64.80)
