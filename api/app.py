@@ -17,6 +17,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
+from api.limits import AbuseLimitMiddleware, RateLimiter
 from api.observability.metrics_server import serve_metrics
 from api.observability.middleware import ObservabilityMiddleware
 from api.observability.service import Observability
@@ -34,7 +35,7 @@ from graph.llm import build_chat_model
 from graph.llm.offline import classify
 from ingestion.embeddings import get_embedder
 from tools import build_toolkit
-from tools.knowledge import make_knowledge_tools
+from tools.knowledge import KnowledgeSource, make_knowledge_tools
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         prepare_threshold=settings.db_prepare_threshold,
+        timeout=settings.db_pool_timeout_seconds,
     )
     try:
         async with pool.connection() as conn:
@@ -78,9 +80,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             asyncio.to_thread(open_knowledge_base, settings),
         )
         app.state.guards, app.state.knowledge_base = guards, kb
-        knowledge = make_knowledge_tools(kb, top_k=settings.kb_top_k) if kb else []
+        # Chroma down at start: the help-center tool reopens it once it answers.
+        source = KnowledgeSource(
+            kb,
+            lambda: open_knowledge_base(settings),
+            retry_seconds=settings.kb_reconnect_seconds,
+        )
+        app.state.knowledge_source = source
+        knowledge = make_knowledge_tools(source, top_k=settings.kb_top_k)
         toolkit = build_toolkit(pool, settings, knowledge=knowledge)
-        app.state.graph = build_graph(model, toolkit, guards=guards).compile(
+        app.state.graph = build_graph(
+            model, toolkit, guards=guards, context_max_tokens=settings.context_max_tokens
+        ).compile(
             checkpointer=checkpointer
         )
         app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)
@@ -88,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.graph, app.state.threads, pool, settings
         )
         sweeper = asyncio.create_task(app.state.approval_flow.sweep_forever(), name="approvals")
+        app.state.rate_limiter = RateLimiter(settings)
         app.state.turn_tasks = set()
         app.state.background_tasks = set()
         metrics_server = await serve_metrics(observability, settings)
@@ -99,6 +111,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await metrics_server.stop()
         if app.state.background_tasks:
             await asyncio.wait(set(app.state.background_tasks), timeout=5)
+        await app.state.rate_limiter.close()
     finally:
         await pool.close()
         if observability.tracing is not None:
@@ -132,6 +145,7 @@ def create_app(settings: Settings | None = None, *, model: BaseChatModel | None 
         app_version=APP_VERSION,
         tracing=Tracing.from_settings(settings, app_version=APP_VERSION),
     )
+    app.add_middleware(AbuseLimitMiddleware, settings=settings)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.observability.metrics)
     install_error_handlers(app)
     if app.state.settings.cors_origins:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -62,6 +68,24 @@ class ServiceUnavailable(ApiError):
     code = "unavailable"
 
 
+class RateLimited(ApiError):
+    """Too many requests from one customer or address; retry after `Retry-After` seconds."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is over `SWITCHBOARD_MAX_BODY_BYTES`; send less."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+"""`Retry-After` sent while the database is unreachable."""
+
+
 def error_body(code: str, message: str, details: object | None = None) -> dict:
     """Return the JSON body shared by every error response."""
     body: dict = {"error": {"code": code, "message": message}}
@@ -77,6 +101,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(
             error_body(error.code, error.message), error.status_code, headers=error.headers
+        )
+
+    # Postgres down or restarting (issue 8): the pool times out waiting for a
+    # connection, or a connection breaks mid-query. The client gets a 503 it can
+    # retry; the pool reconnects by itself once the server is back.
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, error: Exception) -> JSONResponse:
+        logger.warning("database unavailable: %s: %s", type(error).__name__, error)
+        return JSONResponse(
+            error_body(
+                ServiceUnavailable.code,
+                "The service is temporarily unavailable (database unreachable). "
+                f"Please retry in {DATABASE_RETRY_AFTER_SECONDS} seconds.",
+            ),
+            ServiceUnavailable.status_code,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     db_prepare_threshold: int | None = Field(5, alias="SWITCHBOARD_DB_PREPARE_THRESHOLD")
     """Server-side prepared statements after N uses; empty or `none` turns them
     off, as transaction-mode poolers (PgBouncer, Cloud SQL) require."""
+    db_pool_timeout_seconds: float = Field(5.0, alias="SWITCHBOARD_DB_POOL_TIMEOUT", gt=0)
+    """Seconds a request waits for a database connection; then it gets a 503 with
+    `Retry-After` (the database is down or the pool is exhausted)."""
 
     # --- Model -------------------------------------------------------------------
     model: str = Field("offline", alias="SWITCHBOARD_MODEL")
@@ -78,7 +81,31 @@ class Settings(BaseSettings):
     model_temperature: float = Field(0.2, alias="SWITCHBOARD_MODEL_TEMPERATURE")
     """Sampling temperature for provider models."""
     model_timeout_seconds: float = Field(60.0, alias="SWITCHBOARD_MODEL_TIMEOUT", gt=0)
-    """Seconds one provider request may take before the next model is tried."""
+    """Seconds one provider request may take (to the answer, or to each chunk of a
+    stream) before it is retried or the next model is tried."""
+    model_connect_timeout_seconds: float = Field(
+        5.0, alias="SWITCHBOARD_MODEL_CONNECT_TIMEOUT", gt=0
+    )
+    """Seconds to open a connection to an `openai:` provider (other providers use
+    `SWITCHBOARD_MODEL_TIMEOUT` for the whole request)."""
+    model_max_retries: int = Field(2, alias="SWITCHBOARD_MODEL_MAX_RETRIES", ge=0)
+    """Retries of a provider model after a timeout, a dropped connection, 429 or 5xx,
+    before the next model is tried; the SDKs' own retries are off."""
+    model_retry_base_delay: float = Field(0.5, alias="SWITCHBOARD_MODEL_RETRY_BASE_DELAY", ge=0)
+    """Seconds before the first retry; doubled for each next one, with jitter."""
+    model_retry_max_delay: float = Field(8.0, alias="SWITCHBOARD_MODEL_RETRY_MAX_DELAY", ge=0)
+    """Longest wait before a retry; a `Retry-After` longer than this skips to the next model."""
+    breaker_failures: int = Field(5, alias="SWITCHBOARD_BREAKER_FAILURES", ge=1)
+    """Failed requests in a row that open a provider model's circuit breaker (its
+    calls then go straight to the next model)."""
+    breaker_open_seconds: float = Field(30.0, alias="SWITCHBOARD_BREAKER_OPEN_SECONDS", gt=0)
+    """Seconds an open breaker skips its model before letting probe requests through."""
+    breaker_half_open_probes: int = Field(1, alias="SWITCHBOARD_BREAKER_HALF_OPEN_PROBES", ge=1)
+    """Probe requests a half-open breaker lets through; that many successes close it,
+    one failure opens it again."""
+    context_max_tokens: int = Field(12000, alias="SWITCHBOARD_CONTEXT_MAX_TOKENS", ge=500)
+    """Approximate tokens of conversation sent to the model per call: older messages
+    are left out (the checkpoint and history keep them all); the current turn always goes."""
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     """Any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, a gateway)."""
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
@@ -99,6 +126,23 @@ class Settings(BaseSettings):
     )
     """Comma-separated origins allowed to call the API from a browser (the store's
     site embedding the widget, e.g. `https://shop.example.com`); empty: same origin only."""
+
+    # --- Abuse limits (issue 8; api/limits.py) -------------------------------------
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    """Redis for rate limits shared by all API processes (`redis://host:6379/0`);
+    unset: each process counts on its own."""
+    rate_limit_prefix: str = Field("switchboard:rl", alias="SWITCHBOARD_RATE_LIMIT_PREFIX")
+    """Prefix of the rate-limit keys in Redis."""
+    rate_limit_window_seconds: int = Field(60, alias="SWITCHBOARD_RATE_LIMIT_WINDOW", gt=0)
+    """Length of the rate-limit window, in seconds (a fixed window)."""
+    rate_limit_per_customer: int = Field(20, alias="SWITCHBOARD_RATE_LIMIT_CUSTOMER", ge=0)
+    """Chat messages and new threads one customer may send per window; 0: no limit."""
+    rate_limit_per_ip: int = Field(300, alias="SWITCHBOARD_RATE_LIMIT_IP", ge=0)
+    """API requests (`/v1/...`) one client address may make per window; 0: no limit."""
+    trust_forwarded_for: bool = Field(False, alias="SWITCHBOARD_TRUST_FORWARDED_FOR")
+    """Take the client address from `X-Forwarded-For` (behind a trusted proxy only)."""
+    max_body_bytes: int = Field(65536, alias="SWITCHBOARD_MAX_BODY_BYTES", gt=0)
+    """Largest request body accepted, in bytes; larger ones get a 413."""
 
     # --- Chat limits and streaming -----------------------------------------------
     max_message_chars: int = Field(4000, alias="SWITCHBOARD_MAX_MESSAGE_CHARS", gt=0)
@@ -133,6 +177,9 @@ class Settings(BaseSettings):
     """Characters of a split section repeated at the start of the next chunk."""
     kb_top_k: int = Field(4, alias="SWITCHBOARD_KB_TOP_K", ge=1, le=20)
     """Passages the `search_knowledge_base` tool returns to the model."""
+    kb_reconnect_seconds: float = Field(30.0, alias="SWITCHBOARD_KB_RECONNECT", ge=0)
+    """While Chroma is unreachable, seconds between attempts to reopen the knowledge
+    base (the help-center tool answers "unavailable" meanwhile)."""
 
     # --- Guards (issue 5; graph/guards) -----------------------------------------------
     guard_banned_substrings: Annotated[list[str], NoDecode] = Field(
@@ -240,6 +287,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "log_format", "metrics_port", "price_book", "turn_token_budget", "daily_token_budget",
+        "redis_url",
         mode="before",
     )
     @classmethod

@@ -73,6 +73,9 @@ class Server:
             "SWITCHBOARD_JWT_SECRET": SECRET,
             "SWITCHBOARD_DATA_DIR": ".data/eval",
             "SWITCHBOARD_DB_POOL_MAX": "30",
+            # One client address and 60 customers at load rates: no abuse limits.
+            "SWITCHBOARD_RATE_LIMIT_IP": "0",
+            "SWITCHBOARD_RATE_LIMIT_CUSTOMER": "0",
             "SWITCHBOARD_LOG_LEVEL": "WARNING",
             "BENCH_MODEL_LATENCY_MS": str(latency_ms),
         }

@@ -19,11 +19,24 @@ def connection_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
 
 
 async def open_pool(
-    url: str, *, min_size: int, max_size: int, prepare_threshold: int | None
+    url: str,
+    *,
+    min_size: int,
+    max_size: int,
+    prepare_threshold: int | None,
+    timeout: float = 30.0,
 ) -> AsyncConnectionPool:
     """Open a pool to `url` and wait until its first connection works.
 
     Must be called inside the running event loop (the app's lifespan).
+
+    Args:
+        url: The Postgres connection string.
+        min_size: Connections kept open.
+        max_size: Most connections opened.
+        prepare_threshold: See `connection_kwargs`.
+        timeout: Seconds `connection()` waits before raising `PoolTimeout`.
+
     """
     pool = AsyncConnectionPool(
         url,
@@ -32,6 +45,10 @@ async def open_pool(
         kwargs=connection_kwargs(prepare_threshold),
         open=False,
         name="switchboard",
+        timeout=timeout,
+        # After a database restart the idle connections are dead: check each one
+        # on checkout so the first requests after an outage do not fail (issue 8).
+        check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True, timeout=30)
     return pool

@@ -2,18 +2,28 @@
 
 The tool returns JSON shaped exactly `{"query", "passages": [{"title", "source",
 "section", "text", "score"}]}`; the offline model composes cited answers from it.
+When Chroma cannot be reached it returns `{"query", "error": UNAVAILABLE}` instead,
+so the specialist answers without the help center and says so (issue 8).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from ingestion.errors import KnowledgeBaseUnavailable
+
 if TYPE_CHECKING:
     from ingestion.knowledge_base import KnowledgeBase, Passage
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TOP_K = 4
 """Passages returned to the model (`SWITCHBOARD_KB_TOP_K`)."""
@@ -32,6 +42,56 @@ DESCRIPTION = (
 )
 
 
+UNAVAILABLE = (
+    "The help center is unavailable right now, so no policy articles could be "
+    "searched. Answer from the customer's records if you can, and say that the "
+    "help center could not be checked."
+)
+"""The tool's `error` while Chroma is unreachable (the model relays it)."""
+
+
+class KnowledgeSource:
+    """The process's knowledge base, reopened lazily while Chroma is unreachable.
+
+    `get()` returns the open knowledge base, or tries `opener` again (at most every
+    `retry_seconds`) when there is none: the service starts without Chroma and
+    picks the help center up once it answers.
+    """
+
+    def __init__(
+        self,
+        kb: KnowledgeBase | None,
+        opener: Callable[[], KnowledgeBase | None] | None = None,
+        *,
+        retry_seconds: float = 30.0,
+    ) -> None:
+        self.kb = kb
+        self.opener = opener
+        self.retry_seconds = retry_seconds
+        self._last_attempt = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> KnowledgeBase:
+        """Return the knowledge base, reopening it if due.
+
+        Raises:
+            KnowledgeBaseUnavailable: none is open and reopening failed or is not due.
+
+        """
+        if self.kb is not None:
+            return self.kb
+        async with self._lock:
+            due = time.monotonic() - self._last_attempt >= self.retry_seconds
+            if self.kb is None and self.opener is not None and due:
+                self._last_attempt = time.monotonic()
+                self.kb = await asyncio.to_thread(self.opener)
+                if self.kb is not None:
+                    logger.info("knowledge base reconnected")
+        if self.kb is None:
+            raise KnowledgeBaseUnavailable("the knowledge base is not open")
+        return self.kb
+
+
 class KnowledgeSearchInput(BaseModel):
     """Arguments of `search_knowledge_base`."""
 
@@ -39,21 +99,32 @@ class KnowledgeSearchInput(BaseModel):
 
 
 def make_knowledge_tools(
-    kb: KnowledgeBase, *, top_k: int = DEFAULT_TOP_K, max_chars: int = MAX_PASSAGE_CHARS
+    kb: KnowledgeBase | KnowledgeSource,
+    *,
+    top_k: int = DEFAULT_TOP_K,
+    max_chars: int = MAX_PASSAGE_CHARS,
 ) -> list[BaseTool]:
     """Return the knowledge-base tools bound to `kb` (just `search_knowledge_base`).
 
-    The tool raises `KnowledgeBaseUnavailable` when Chroma cannot be reached.
+    While Chroma cannot be reached the tool returns the `UNAVAILABLE` error
+    instead of passages; it never fails the turn.
 
     Args:
-        kb: The process's knowledge base.
+        kb: The process's knowledge base, or a `KnowledgeSource` that reopens it.
         top_k: Passages per answer (pass `settings.kb_top_k`).
         max_chars: Longest passage text, in characters.
 
     """
+    source = kb if isinstance(kb, KnowledgeSource) else KnowledgeSource(kb)
 
     async def search_knowledge_base(query: str) -> str:
-        passages = await kb.search(query, top_k) if query.strip() else []
+        if not query.strip():
+            return render_passages(query, [], max_chars=max_chars)
+        try:
+            passages = await (await source.get()).search(query, top_k)
+        except KnowledgeBaseUnavailable as error:
+            logger.warning("help-center search unavailable: %s", error)
+            return json.dumps({"query": query, "error": UNAVAILABLE}, ensure_ascii=False)
         return render_passages(query, passages, max_chars=max_chars)
 
     return [

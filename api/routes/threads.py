@@ -37,8 +37,11 @@ class InvalidMessage(ApiError):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ThreadPublic)
-async def create_thread(user: CurrentCustomer, threads: ThreadStoreDep) -> ThreadPublic:
+async def create_thread(
+    request: Request, user: CurrentCustomer, threads: ThreadStoreDep
+) -> ThreadPublic:
     """Start a conversation owned by the caller."""
+    await request.app.state.rate_limiter.check_customer(user.subject)
     record = await threads.create(user.subject)
     return ThreadPublic(thread_id=record.thread_id, created_at=record.created_at)
 
@@ -94,6 +97,7 @@ async def post_message(
             f"{settings.max_message_chars}. Shorten it or split it in two."
         )
     await _owned(threads, thread_id, user.subject)
+    await request.app.state.rate_limiter.check_customer(user.subject)
     observability: Observability = request.app.state.observability
     await _within_daily_budget(observability, settings, user.subject)
     claim = await threads.claim_turn(thread_id, body.client_message_id)
