@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from api.auth import mint_token
+from tests.conftest import TEST_JWT_SECRET
 from tests.scripted_model import ScriptedChatModel, say
 from tests.web.conftest import LiveServer, PacedScriptedChatModel, screenshot
 from tests.web.helpers import (
@@ -214,7 +216,12 @@ def test_keyboard_only(live_server: LiveServer, new_page) -> None:
     wait_idle(page)
     expect(page.locator(".sb-msg.sb-assistant")).to_have_count(1)
     expect(message_box(page)).to_be_focused()
-    page.keyboard.press("Shift+Tab")  # the conversation log is focusable, to scroll it
+    # Back from the message box: the reply's thumbs, then the log (focusable, to scroll it).
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Not helpful", exact=True)).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Helpful", exact=True)).to_be_focused()
+    page.keyboard.press("Shift+Tab")
     expect(page.get_by_role("region", name="Conversation")).to_be_focused()
     page.keyboard.press("Escape")
     expect(launcher).to_have_attribute("aria-expanded", "false")
@@ -275,3 +282,120 @@ def test_refund_needs_approval_and_the_decision_appears_without_reload(
     expect(outcome).to_contain_text("260.00")
     screenshot(shopper, "widget-approved")
     assert shopper.errors == [] and staff.errors == []
+
+
+FEEDBACK = re.compile(r".*/v1/threads/[^/]+/feedback$")
+
+
+def test_feedback_on_streamed_and_history_replies_is_stored(
+    live_server: LiveServer, new_page
+) -> None:
+    page: Page = new_page()
+    open_store(page, live_server, "cust-021")
+    send(page, "hello")
+    send(page, "Where is my order?")
+    posted: list[dict] = []
+    page.on(
+        "request",
+        lambda r: posted.append(json.loads(r.post_data or "{}")) if FEEDBACK.match(r.url) else None,
+    )
+
+    ratings = page.get_by_role("group", name="Rate this reply")
+    expect(ratings).to_have_count(2)
+    streamed = ratings.last
+    helpful = streamed.get_by_role("button", name="Helpful", exact=True)
+    not_helpful = streamed.get_by_role("button", name="Not helpful", exact=True)
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    expect(not_helpful).to_have_attribute("aria-pressed", "false")
+
+    # Keyboard only: the thumbs are real buttons; a thumbs down offers a comment field.
+    with page.expect_response(FEEDBACK) as rating:
+        not_helpful.focus()
+        page.keyboard.press("Space")
+    assert rating.value.status == 201
+    assert rating.value.json()["score"] == "down" and rating.value.json()["comment"] is None
+    expect(not_helpful).to_have_attribute("aria-pressed", "true")
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    expect(helpful).to_be_disabled()
+    expect(not_helpful).to_be_disabled()
+    expect(streamed.get_by_role("status")).to_have_text("Thanks for the feedback")
+    comment = streamed.get_by_role("textbox", name="What went wrong? (optional)")
+    expect(comment).to_be_focused()
+    screenshot(page, "widget-feedback-comment")
+    with page.expect_response(FEEDBACK) as commented:
+        page.keyboard.type("It did not say where my order is")
+        page.keyboard.press("Enter")
+    assert commented.value.status == 201
+    assert commented.value.json()["comment"] == "It did not say where my order is"
+    expect(comment).to_have_count(0)
+    expect(not_helpful).to_be_focused()
+    expect(streamed.get_by_role("status")).to_have_text("Thanks for the feedback")
+    page.keyboard.press("Enter")  # one rating per reply: nothing more is sent
+    helpful.dispatch_event("click")
+    page.wait_for_timeout(300)
+    assert len(posted) == 2
+
+    rows = live_server.query(
+        "SELECT thread_id::text, message_id, score, comment FROM switchboard.feedback"
+        " WHERE customer_id = %s",
+        "cust-021",
+    )
+    assert [(r["score"], r["comment"]) for r in rows] == [
+        ("down", "It did not say where my order is")
+    ]
+    thread_id = rows[0]["thread_id"]
+    token = mint_token("cust-021", "customer", secret=TEST_JWT_SECRET, ttl_seconds=600)
+    history = page.request.get(
+        f"{live_server.url}/v1/threads/{thread_id}/messages",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    replies = [m["id"] for m in history["messages"] if m["role"] == "assistant"]
+    assert rows[0]["message_id"] == replies[-1]  # the `message` event's id
+
+    # After a reload the replies come from history: the rated one stays rated.
+    page.reload()
+    expect(ratings).to_have_count(2)
+    expect(not_helpful).to_have_attribute("aria-pressed", "true")
+    expect(not_helpful).to_be_disabled()
+    first = ratings.first.get_by_role("button", name="Helpful", exact=True)
+    with page.expect_response(FEEDBACK) as rating:
+        first.click()
+    assert rating.value.status == 201
+    expect(first).to_have_attribute("aria-pressed", "true")
+    expect(ratings.first.get_by_role("status")).to_have_text("Thanks for the feedback")
+    expect(ratings.first.get_by_role("textbox")).to_have_count(0)  # no comment after a thumbs up
+    rows = live_server.query(
+        "SELECT message_id, score FROM switchboard.feedback WHERE customer_id = %s",
+        "cust-021",
+    )
+    assert {r["message_id"]: r["score"] for r in rows} == {replies[0]: "up", replies[-1]: "down"}
+    assert page.errors == []
+
+
+def test_feedback_error_is_shown_quietly_and_can_be_retried(
+    live_server: LiveServer, new_page
+) -> None:
+    page: Page = new_page()
+    open_store(page, live_server, "cust-022")
+    send(page, "hello")
+    page.route(FEEDBACK, lambda route: route.fulfill(status=503, body="unavailable"))
+    ratings = page.get_by_role("group", name="Rate this reply")
+    helpful = ratings.get_by_role("button", name="Helpful", exact=True)
+
+    helpful.click()
+
+    note = ratings.get_by_role("status")
+    expect(note).to_have_text("Couldn't send your feedback. Please try again.")
+    expect(page.get_by_role("alert")).to_have_count(0)  # no alert box for a rating
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    expect(helpful).to_be_enabled()
+    page.unroute(FEEDBACK)
+    with page.expect_response(FEEDBACK) as rating:
+        helpful.click()
+    assert rating.value.status == 201
+    expect(note).to_have_text("Thanks for the feedback")
+    rows = live_server.query(
+        "SELECT score FROM switchboard.feedback WHERE customer_id = %s", "cust-022"
+    )
+    assert [r["score"] for r in rows] == ["up"]
+    assert page.errors == []

@@ -10,7 +10,7 @@
 
 import { Api, ApiError, agentName, apiError, randomId, tokenSubject } from "../shared/api";
 import { readSse } from "../shared/sse";
-import { AssistantBubble, View } from "./view";
+import { AssistantBubble, type Score, View } from "./view";
 
 interface HistoryMessage {
   id: string | null;
@@ -38,6 +38,8 @@ interface Saved {
   /** The message sent but not answered yet: re-sent with the same id after a reload. */
   pending: { id: string; content: string } | null;
   approval: PendingApproval | null;
+  /** Replies rated here (message id → score), so a reload shows them rated. */
+  rated?: Record<string, Score>;
 }
 
 class StreamCut extends Error {}
@@ -138,7 +140,7 @@ class Turn {
     this.view.scrollToEnd();
   }
 
-  message(agent: string | null, content: string): void {
+  message(agent: string | null, content: string): AssistantBubble {
     if (this.bubble && !this.bubble.done && this.bubble.agent === agent) {
       this.bubble.finish(content);
     } else {
@@ -147,6 +149,7 @@ class Turn {
     }
     this.view.announce(`${agentName(agent)}: ${content}`);
     this.view.scrollToEnd();
+    return this.bubble;
   }
 
   handoff(to: string): void {
@@ -317,8 +320,27 @@ export class Chat {
   }
 
   private renderHistoryMessage(message: HistoryMessage): void {
-    if (message.role === "user") this.view.append(this.view.userMessage(message.content));
-    else this.view.append(this.view.assistantMessage(message.agent, message.content).node);
+    if (message.role === "user") return this.view.append(this.view.userMessage(message.content));
+    const node = this.view.assistantMessage(message.agent, message.content).node;
+    this.view.append(node);
+    this.rateable(node, message.id);
+  }
+
+  // --- Feedback -----------------------------------------------------------------
+
+  /** Put thumbs up / down under a stored reply (`note-…` ids are approval notes, not replies). */
+  private rateable(node: HTMLElement, id: unknown): void {
+    const thread = this.saved.threadId;
+    if (typeof id !== "string" || !id || id.startsWith("note-") || !thread) return;
+    const row = this.view.feedback(async (score, comment) => {
+      await this.api.request("POST", `/v1/threads/${encodeURIComponent(thread)}/feedback`, { message_id: id, score, comment });
+      const rated = (this.saved.rated ??= {});
+      delete rated[id];
+      rated[id] = score;
+      for (const old of Object.keys(rated).slice(0, -100)) delete rated[old];
+      this.save();
+    }, this.saved.rated?.[id]);
+    node.after(row);
   }
 
   private fatal(message: string): void {
@@ -466,7 +488,8 @@ export class Chat {
         case "message":
           if (data.role === "assistant") {
             turn.stopTyping();
-            turn.message(data.agent ?? null, String(data.content ?? ""));
+            this.rateable(turn.message(data.agent ?? null, String(data.content ?? "")).node, data.id);
+            this.view.scrollToEnd();
           }
           break;
         case "interrupt":
@@ -546,7 +569,9 @@ export class Chat {
       this.card.querySelector(".sb-card-message")!.textContent = "A team member has decided on your request:";
     }
     for (const message of fresh) {
-      this.view.append(this.view.assistantMessage(message.agent, message.content).node);
+      const node = this.view.assistantMessage(message.agent, message.content).node;
+      this.view.append(node);
+      this.rateable(node, message.id);
       this.view.announce(`${agentName(message.agent)}: ${message.content}`);
     }
     this.view.setAgent(history.active_agent);

@@ -68,6 +68,19 @@ button { font: inherit; cursor: pointer; }
 .sb-tool[data-status="failed"]::before { border-color: var(--sb-danger); animation: none; }
 @keyframes sb-spin { to { transform: rotate(360deg); } }
 @media (prefers-reduced-motion: reduce) { .sb-tool::before, .sb-typing span { animation: none !important; } }
+.sb-fb { align-self: flex-start; display: flex; flex-wrap: wrap; align-items: center; gap: 4px; margin-top: -6px; font-size: 13px; color: var(--sb-muted); }
+.sb-rate { display: flex; padding: 5px; border: 1px solid transparent; border-radius: 8px; background: none; color: var(--sb-muted); }
+.sb-rate svg { width: 16px; height: 16px; }
+.sb-rate[data-score="down"] svg { transform: rotate(180deg); }
+.sb-rate:hover { background: var(--sb-soft); }
+.sb-rate[aria-pressed="true"] { color: var(--sb-accent); border-color: currentColor; background: #eff6ff; }
+.sb-rate[aria-pressed="true"] path { fill: #bfdbfe; }
+.sb-rate[aria-disabled="true"] { cursor: default; }
+.sb-rate[aria-disabled="true"][aria-pressed="false"] { opacity: .45; }
+.sb-fb-err { color: var(--sb-danger); }
+.sb-fb-form { display: flex; gap: 6px; width: 100%; }
+.sb-fb-form input { flex: 1; min-width: 0; font: inherit; color: var(--sb-text); border: 1px solid #6b7280; border-radius: 8px; padding: 5px 8px; }
+.sb-fb-form button { border: 0; border-radius: 8px; padding: 5px 12px; background: var(--sb-accent); color: #fff; font-weight: 600; }
 .sb-card { border: 1px solid #f59e0b; background: var(--sb-warn-bg); border-radius: 12px; padding: 10px 12px; font-size: 14px; }
 .sb-card h3 { margin: 0 0 4px; font-size: 14px; color: var(--sb-warn); }
 .sb-card p { margin: 0; }

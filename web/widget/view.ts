@@ -7,6 +7,11 @@ import { CSS } from "./styles";
 const CHAT_ICON =
   '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"/></svg>';
 
+const THUMB =
+  '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round" aria-hidden="true"><path d="M7 11v10H3V11zl4-9a3 3 0 0 1 3 3v4h5a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7"/></svg>';
+
+export type Score = "up" | "down";
+
 function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   props: Record<string, string> = {},
@@ -228,6 +233,79 @@ export class View {
       h("p", { class: "sb-card-message", text: message }),
       h("p", { class: "sb-detail", text: detail }),
     );
+  }
+
+  /**
+   * Thumbs up / down under a reply. `send` posts the rating (and, after a thumbs
+   * down, an optional comment) and rejects on failure; `rated` is a score sent
+   * earlier. One rating per reply: the buttons stay focusable but inert after it.
+   */
+  feedback(send: (score: Score, comment?: string) => Promise<unknown>, rated?: Score): HTMLElement {
+    const note = h("span", { class: "sb-fb-note", role: "status" });
+    const row = h("div", { class: "sb-fb", role: "group", "aria-label": "Rate this reply" });
+    const say = (text: string, error = false) => {
+      note.textContent = text;
+      note.classList.toggle("sb-fb-err", error);
+    };
+    const set = (score: Score | null | undefined) => {
+      for (const b of buttons) {
+        b.setAttribute("aria-pressed", String(b.dataset.score === score));
+        b.setAttribute("aria-disabled", String(!!score));
+      }
+    };
+    const rate = async (score: Score) => {
+      if (buttons[0].getAttribute("aria-disabled") === "true") return;
+      set(score);
+      say("Sending…");
+      try {
+        await send(score);
+      } catch {
+        set(null);
+        return say("Couldn't send your feedback. Please try again.", true);
+      }
+      say("Thanks for the feedback");
+      if (score === "down") row.append(comment());
+    };
+    const comment = () => {
+      const input = h("input", {
+        type: "text",
+        maxlength: "500",
+        placeholder: "What went wrong? (optional)",
+        "aria-label": "What went wrong? (optional)",
+      });
+      const form = h("form", { class: "sb-fb-form" }, input, h("button", { type: "submit", "aria-label": "Send comment", text: "Send" }));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        const close = () => {
+          form.remove();
+          buttons[1].focus();
+        };
+        if (!text) return close();
+        say("Sending…");
+        try {
+          await send("down", text);
+        } catch {
+          return say("Couldn't send your comment. Please try again.", true);
+        }
+        close();
+        say("Thanks for the feedback");
+      });
+      queueMicrotask(() => {
+        input.focus();
+        if (this.nearEnd()) this.scrollToEnd();
+      });
+      return form;
+    };
+    const buttons = (["up", "down"] as const).map((score) => {
+      const b = h("button", { type: "button", class: "sb-rate", "data-score": score, "aria-label": score === "up" ? "Helpful" : "Not helpful" });
+      b.innerHTML = THUMB; // static, trusted markup
+      b.addEventListener("click", () => void rate(score));
+      return b;
+    });
+    set(rated);
+    row.append(...buttons, note);
+    return row;
   }
 
   errorBox(message: string, onRetry: (() => void) | null): HTMLElement {
