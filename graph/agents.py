@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
 from graph.context import SupportContext
 from graph.guarding import ReplyGuard, make_tool_call_guard
 from graph.guards import Guards
 from graph.handoffs import handoff_target
+from graph.llm.errors import StreamInterruptedError
+from graph.llm.fallback import START_AT
 from graph.state import AgentName, SupportState
+from graph.window import DEFAULT_CONTEXT_MAX_TOKENS, fit_to_budget
+
+INTERRUPTED_NOTICE = (
+    "\n\n(Sorry, my reply was cut off by a connection problem. "
+    "Please ask again if anything is missing.)"
+)
+"""Closes a reply whose stream broke after part of it reached the customer."""
+
+GAVE_UP_ON_TOOLS = (
+    "Sorry, I couldn't complete that step just now. Could you tell me again what you need?"
+)
+"""Said when the model keeps sending tool calls that cannot be run."""
+
+MAX_INVALID_TOOL_ROUNDS = 2
+"""Malformed tool-call rounds per turn that the model is asked to correct."""
 
 
 def format_tool_error(error: Exception) -> str:
@@ -32,6 +57,7 @@ def build_agent(
     tools: Sequence[BaseTool],
     system_prompt: str,
     guards: Guards | None = None,
+    context_max_tokens: int = DEFAULT_CONTEXT_MAX_TOKENS,
 ) -> CompiledStateGraph:
     """Compile the `name` agent: call the model, run requested tools, repeat.
 
@@ -39,27 +65,64 @@ def build_agent(
     tool jumps to another agent in the parent graph. Reply text is released
     (streamed and stored) only after the output guard passed it; the raw model
     tokens are kept out of LangGraph's `messages` stream (`nostream`).
+
+    The model sees the system prompt and the recent conversation within
+    `context_max_tokens` (`graph/window.py`). Issue 8's failure modes end in a
+    valid history and an answer: a stream that breaks before anything reached
+    the customer restarts on the next model of the chain; one that breaks
+    after keeps its text, closes with a notice and acts on nothing; malformed
+    tool calls (arguments that are not JSON) are answered with error
+    ToolMessages so the model can correct them, at most
+    `MAX_INVALID_TOOL_ROUNDS` times a turn; unknown tool names get ToolNode's
+    error ToolMessage.
     """
     bound = (model.bind_tools(list(tools)) if tools else model).with_config(tags=[TAG_NOSTREAM])
 
     async def call_model(
         state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]
     ) -> dict:
-        messages = [SystemMessage(system_prompt), *state["messages"]]
-        reply = ReplyGuard(guards, runtime.context or SupportContext(), state, name)
-        full: AIMessageChunk | None = None
-        async for chunk in bound.astream(messages, config):
-            full = chunk if full is None else full + chunk
-            await reply.feed(text_of(chunk.content))
+        messages = fit_to_budget(
+            [SystemMessage(system_prompt), *state["messages"]], context_max_tokens
+        )
+        start_at, interrupted = 0, False
+        while True:
+            reply = ReplyGuard(guards, runtime.context or SupportContext(), state, name)
+            full: AIMessageChunk | None = None
+            kwargs = {START_AT: start_at} if start_at else {}
+            try:
+                async for chunk in bound.astream(messages, config, **kwargs):
+                    full = chunk if full is None else full + chunk
+                    await reply.feed(text_of(chunk.content))
+            except StreamInterruptedError as broken:
+                if not reply.released:
+                    # Nobody saw the partial reply: discard it, go on down the chain.
+                    start_at = broken.index + 1
+                    continue
+                interrupted = True
+                await reply.feed(INTERRUPTED_NOTICE)
+            break
+        gave_up = False
+        if full is not None and full.invalid_tool_calls and not interrupted:
+            gave_up = _invalid_rounds(state["messages"]) >= MAX_INVALID_TOOL_ROUNDS
+            if gave_up and not text_of(full.content) and not full.tool_calls:
+                await reply.feed(GAVE_UP_ON_TOOLS)
         released = await reply.finish()
         response = _as_message(full)
         if text_of(response.content) or released:
             response.content = released
         response.name = name
         _keep_a_single_handoff(response)
-        if reply.blocked:
-            response.tool_calls = []  # a blocked reply acts on nothing
-        return {"messages": [response]}
+        if reply.blocked or interrupted:
+            # A blocked or broken-off reply acts on nothing (a cut-off tool call's
+            # arguments may parse as valid but wrong JSON).
+            response.tool_calls, response.invalid_tool_calls = [], []
+        if interrupted:
+            response.response_metadata = {
+                **response.response_metadata, "degraded": True, "interrupted": True
+            }
+        if gave_up or (response.invalid_tool_calls and _is_handing_off(response)):
+            response.invalid_tool_calls = []
+        return {"messages": [response, *_answer_invalid_calls(response)]}
 
     graph = StateGraph(SupportState, context_schema=SupportContext)
     graph.add_node("model", call_model)
@@ -72,7 +135,9 @@ def build_agent(
         ),
     )
     graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
+    graph.add_conditional_edges(
+        "model", _after_model, {"tools": "tools", "model": "model", END: END}
+    )
     graph.add_edge("tools", "model")
     return graph.compile(name=name)
 
@@ -99,6 +164,58 @@ def _as_message(chunk: AIMessageChunk | None) -> AIMessage:
         response_metadata=chunk.response_metadata,
         id=chunk.id,
     )
+
+
+def _after_model(state: SupportState) -> str:
+    """Run the tools the model called; let it correct malformed calls; else end."""
+    messages = state["messages"]
+    latest = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+    if latest is not None and latest.tool_calls:
+        return "tools"
+    if messages and isinstance(messages[-1], ToolMessage):
+        return "model"  # only malformed calls, answered with errors by the model node
+    return END
+
+
+def _answer_invalid_calls(message: AIMessage) -> list[ToolMessage]:
+    """Answer each malformed tool call with an error the model can act on.
+
+    LangChain keeps calls whose arguments are not valid JSON in
+    `invalid_tool_calls`, and providers' clients send them back as tool calls;
+    without an answer each, the next request would be refused.
+    """
+    answers = []
+    for call in message.invalid_tool_calls:
+        if not call.get("id"):
+            call["id"] = f"call_invalid_{uuid.uuid4().hex[:12]}"
+        answers.append(
+            ToolMessage(
+                content=(
+                    f"Error: the arguments of {call.get('name')!r} were not valid JSON "
+                    f"({call.get('error') or 'could not parse'}). Call the tool again with "
+                    "a JSON object of arguments, or answer the customer."
+                ),
+                tool_call_id=call["id"],
+                name=call.get("name") or "invalid_tool_call",
+                status="error",
+            )
+        )
+    return answers
+
+
+def _invalid_rounds(messages: list[AnyMessage]) -> int:
+    """Count this turn's model replies with malformed tool calls so far."""
+    rounds = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage) and message.invalid_tool_calls:
+            rounds += 1
+    return rounds
+
+
+def _is_handing_off(message: AIMessage) -> bool:
+    return any(handoff_target(call["name"]) for call in message.tool_calls)
 
 
 def _keep_a_single_handoff(message: AIMessage) -> None:

@@ -15,6 +15,7 @@ from graph.guards import Guards
 from graph.handoffs import make_handoff_tool
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, AgentName, SupportState
+from graph.window import DEFAULT_CONTEXT_MAX_TOKENS
 
 Toolkit = Mapping[AgentName, Sequence[BaseTool]]
 """Domain tools per agent (handoff tools are added by the builder)."""
@@ -27,7 +28,11 @@ HANDOFFS: dict[AgentName, tuple[AgentName, ...]] = {
 
 
 def build_graph(
-    model: BaseChatModel, toolkit: Toolkit | None = None, *, guards: Guards | None = None
+    model: BaseChatModel,
+    toolkit: Toolkit | None = None,
+    *,
+    guards: Guards | None = None,
+    context_max_tokens: int = DEFAULT_CONTEXT_MAX_TOKENS,
 ) -> StateGraph:
     """Return the uncompiled support graph.
 
@@ -41,6 +46,8 @@ def build_graph(
         toolkit: Extra domain tools per agent; each agent only gets its own.
         guards: Input, output and tool-result guards; `None` (tests only)
             passes text through unscanned.
+        context_max_tokens: Approximate tokens of conversation each model call
+            sees (`SWITCHBOARD_CONTEXT_MAX_TOKENS`); the state keeps everything.
 
     """
     toolkit = toolkit or {}
@@ -53,7 +60,7 @@ def build_graph(
         tools = [*toolkit.get(agent, ()), *(make_handoff_tool(t) for t in HANDOFFS[agent])]
         graph.add_node(
             agent,
-            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent], guards),
+            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent], guards, context_max_tokens),
             destinations=HANDOFFS[agent],
         )
         graph.add_edge(agent, END)

@@ -1,11 +1,14 @@
 """A loopback OpenAI-compatible server for the real-client path.
 
 The real `langchain-openai` client talks HTTP to it; replies are scripted.
-A reply is a text, a tool call, or an HTTP error status to inject.
+A reply is a text, a tool call, or a failure to inject: an HTTP error status
+(with `Retry-After`), a slow answer, a stream that drops mid-way, or a tool
+call with malformed arguments (issue 8).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -31,6 +34,14 @@ class Reply:
     tool: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     error: int | None = None
+    retry_after: str | None = None
+    """`Retry-After` header sent with `error`."""
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow provider)."""
+    drop_after: int | None = None
+    """Close the connection after this many stream chunks, without `[DONE]`."""
+    raw_args: str | None = None
+    """Send the tool call's arguments as this exact string (malformed JSON)."""
 
 
 @dataclass
@@ -40,6 +51,8 @@ class OpenAIServer:
     base_url: str
     replies: list[Reply]
     requests: list[dict] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    """`time.monotonic()` at each request's arrival."""
 
 
 def _completion(reply: Reply, model: str) -> dict:
@@ -62,8 +75,15 @@ def _tool_call(reply: Reply) -> dict:
     return {
         "id": f"call_{uuid.uuid4().hex[:12]}",
         "type": "function",
-        "function": {"name": reply.tool, "arguments": json.dumps(reply.args)},
+        "function": {
+            "name": reply.tool,
+            "arguments": reply.raw_args if reply.raw_args is not None else json.dumps(reply.args),
+        },
     }
+
+
+class _DroppedStream(Exception):
+    """Raised inside a streaming body: uvicorn then closes the connection mid-response."""
 
 
 def _stream(reply: Reply, model: str) -> Iterator[str]:
@@ -79,9 +99,13 @@ def _stream(reply: Reply, model: str) -> Iterator[str]:
             {"content": w if i == len(words) - 1 else w + " "} for i, w in enumerate(words)
         ]
         finish = "stop"
-    for delta in deltas:
+    for sent, delta in enumerate(deltas):
+        if reply.drop_after is not None and sent >= reply.drop_after:
+            raise _DroppedStream
         chunk = base | {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         yield f"data: {json.dumps(chunk)}\n\n"
+    if reply.drop_after is not None:
+        raise _DroppedStream
     done = base | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
     yield f"data: {json.dumps(done)}\n\n"
     yield "data: [DONE]\n\n"
@@ -96,14 +120,18 @@ def openai_server(replies: list[Reply]) -> Iterator[OpenAIServer]:
     handle = OpenAIServer(base_url=f"http://127.0.0.1:{port}/v1", replies=list(replies))
 
     async def completions(request: Request) -> Response:
+        handle.times.append(time.monotonic())
         body = await request.json()
         handle.requests.append(body)
         if not handle.replies:
             return JSONResponse({"error": {"message": "script exhausted"}}, status_code=500)
         reply = handle.replies.pop(0)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
         if reply.error:
+            headers = {"retry-after": reply.retry_after} if reply.retry_after else None
             return JSONResponse({"error": {"message": "injected", "type": "server_error"}},
-                                status_code=reply.error)
+                                status_code=reply.error, headers=headers)
         if body.get("stream"):
             return StreamingResponse(_stream(reply, body["model"]), media_type="text/event-stream")
         return JSONResponse(_completion(reply, body["model"]))

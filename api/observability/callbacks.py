@@ -8,6 +8,7 @@ about four characters per token, flagged `estimated` in the usage record.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_EVENT = "switchboard.model_fallback"
 """Custom callback event `FallbackChatModel` dispatches when it moves down its chain."""
+RETRY_EVENT = "switchboard.model_retry"
+"""... before it retries a provider model (`{"model", "attempt", "delay", "error"}`)."""
+BREAKER_EVENT = "switchboard.circuit_breaker"
+"""... when a provider model's circuit breaker changes state (`{"model", "state"}`)."""
 
 _WRAPPER_TYPES = frozenset({"switchboard-fallback"})
 _TYPE_NAMES = {"switchboard-offline": "offline"}
@@ -163,6 +168,11 @@ class TurnTelemetry(BaseCallbackHandler):
             self.metrics.model_fallbacks.labels(
                 from_model=str(data.get("from")), to_model=str(data.get("to"))
             ).inc()
+        elif name == RETRY_EVENT and isinstance(data, dict):
+            self.metrics.model_retries.labels(model=str(data.get("model"))).inc()
+        elif name == BREAKER_EVENT and isinstance(data, dict):
+            with contextlib.suppress(KeyError):
+                self.metrics.set_breaker_state(str(data.get("model")), str(data.get("state")))
 
     def _record_call(self, run: _ModelRun, response: LLMResult) -> None:
         generation = response.generations[0][0] if response.generations else None

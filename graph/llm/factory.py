@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
+from graph.llm.breaker import CircuitBreaker
 from graph.llm.errors import ModelConfigError
 from graph.llm.fallback import FallbackChatModel
+from graph.llm.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -24,6 +26,9 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     the offline model, so a provider outage degrades the answer instead of
     failing the turn.
 
+    Each provider model gets its own circuit breaker and the retry policy
+    from settings (issue 8); the offline model runs locally without either.
+
     Raises:
         ModelConfigError: A model string names an unknown provider or one whose
             LangChain package is not installed.
@@ -34,7 +39,26 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     if not specs:
         return _offline_model()
     chain = [_provider_model(spec, settings) for spec in specs]
-    return FallbackChatModel(chain=[*chain, _offline_model()], names=[*specs, OFFLINE])
+    breakers: list[CircuitBreaker | None] = [
+        CircuitBreaker(
+            spec,
+            failure_threshold=settings.breaker_failures,
+            open_seconds=settings.breaker_open_seconds,
+            half_open_probes=settings.breaker_half_open_probes,
+        )
+        for spec in specs
+    ]
+    return FallbackChatModel(
+        chain=[*chain, _offline_model()],
+        names=[*specs, OFFLINE],
+        breakers=[*breakers, None],
+        retry=RetryPolicy(
+            max_retries=settings.model_max_retries,
+            base_delay=settings.model_retry_base_delay,
+            max_delay=settings.model_retry_max_delay,
+        ),
+        request_timeout=settings.model_timeout_seconds,
+    )
 
 
 def _offline_model() -> BaseChatModel:
@@ -55,10 +79,16 @@ def _provider_model(spec: str, settings: Settings) -> BaseChatModel:
     kwargs: dict[str, Any] = {
         "temperature": settings.model_temperature,
         "timeout": settings.model_timeout_seconds,
-        # Retries belong to the fallback chain: fail over fast.
-        "max_retries": 1,
+        # Retries belong to FallbackChatModel (graph/llm/retry.py), which honours
+        # Retry-After and feeds the circuit breaker: the SDK's own would hide both.
+        "max_retries": 0,
     }
     if provider == "openai":
+        import httpx
+
+        kwargs["timeout"] = httpx.Timeout(
+            settings.model_timeout_seconds, connect=settings.model_connect_timeout_seconds
+        )
         if settings.openai_base_url:
             kwargs["base_url"] = settings.openai_base_url
         if settings.openai_api_key:

@@ -1,9 +1,20 @@
-"""A chat model that tries a chain of models in order."""
+"""A chat model that tries a chain of models in order, each with retries and a breaker.
+
+Per provider model of the chain (issue 8): a request timeout (to the answer,
+or to each chunk of a stream), retries with backoff that honour `Retry-After`
+(`retry.py`), and a circuit breaker (`breaker.py`) that skips the model
+without a request while it is open. The last member, the offline model, runs
+locally and is called plainly. An answer from any member but the first is
+*degraded*: its run is tagged `degraded` (metadata `degraded: true`) and the
+message carries `response_metadata["degraded"] = True`.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -17,38 +28,74 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
+from pydantic import Field
 
-from graph.llm.errors import AllModelsFailedError
+from graph.llm.breaker import CircuitBreaker
+from graph.llm.errors import AllModelsFailedError, CircuitOpenError, StreamInterruptedError
+from graph.llm.retry import RetryPolicy, blames_provider
 
 logger = logging.getLogger(__name__)
 
 FALLBACK_EVENT = "switchboard.model_fallback"
 """Custom callback event sent when a model fails and the next one is tried
 (`{"from": name, "to": name, "error": type}`); the API counts it in its metrics."""
+RETRY_EVENT = "switchboard.model_retry"
+"""Custom callback event sent before a retry (`{"model", "attempt", "delay", "error"}`)."""
+BREAKER_EVENT = "switchboard.circuit_breaker"
+"""Custom callback event sent when a breaker changes state (`{"model", "state"}`)."""
+DEGRADED_TAG = "degraded"
+START_AT = "fallback_start_at"
+"""Call keyword: skip the first N models of the chain (a restart after a broken stream)."""
 
 
 class FallbackChatModel(BaseChatModel):
-    """Call `chain[0]`; when it raises, call the next one, and so on.
+    """Call `chain[0]`; when it fails for good, call the next one, and so on.
 
     Unlike `Runnable.with_fallbacks`, this stays a chat model, so agents can
-    `bind_tools` on it: tools are bound to every model in the chain. A stream
-    that fails before its first chunk falls back; one that fails after it
-    re-raises (the user already saw part of the answer).
+    `bind_tools` on it: tools are bound to every model in the chain, and the
+    breakers are shared by every binding. A stream that fails before its
+    first chunk is retried or falls back; one that fails after it raises
+    `StreamInterruptedError` (the caller already holds part of the answer).
     """
 
     chain: list[Any]
     """Chat models, or chat models with tools bound (`Runnable`s)."""
     names: list[str]
     """Display names of the chain, for logs and metrics."""
+    breakers: list[CircuitBreaker | None] = Field(default_factory=list)
+    """One per chain member; `None` for local models (no retries, no timeout)."""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    request_timeout: float | None = None
+    """Seconds to the answer, or to each chunk of a stream, for provider models."""
+
+    model_config = {"arbitrary_types_allowed": True}
 
     @property
     def _llm_type(self) -> str:
         return "switchboard-fallback"
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
-        """Bind `tools` to every model of the chain."""
+        """Bind `tools` to every model of the chain (sharing the breakers)."""
         bound = [model.bind_tools(tools, **kwargs) for model in self.chain]
-        return FallbackChatModel(chain=bound, names=self.names)
+        return self.model_copy(update={"chain": bound})
+
+    # --- chain members -----------------------------------------------------------
+
+    def _breaker(self, index: int) -> CircuitBreaker | None:
+        return self.breakers[index] if index < len(self.breakers) else None
+
+    def _member(self, index: int) -> Any:
+        model = self.chain[index]
+        if index == 0:
+            return model
+        return model.with_config(
+            tags=[DEGRADED_TAG],
+            metadata={DEGRADED_TAG: True, "primary_model": self.names[0]},
+        )
+
+    def _degraded_chunk(self, index: int) -> ChatGenerationChunk:
+        meta = {DEGRADED_TAG: True, "served_by": self.names[index]}
+        return ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=meta))
 
     def _failed(self, index: int, error: Exception) -> dict[str, str | None]:
         fallback = {
@@ -65,37 +112,152 @@ class FallbackChatModel(BaseChatModel):
         )
         return fallback
 
-    # Chain models run with the caller's run config (the graph node's, from the
-    # context), so traces and metrics see each attempt; the fallback event goes
-    # through the same config. Outside any run there is nobody to tell.
+    # Events go through the caller's run config (the graph node's, from the
+    # context), so the API's telemetry counts them; outside any run nobody listens.
+    def _event(self, name: str, data: dict[str, Any]) -> None:
+        with contextlib.suppress(RuntimeError):
+            dispatch_custom_event(name, data)
+
+    async def _aevent(self, name: str, data: dict[str, Any]) -> None:
+        with contextlib.suppress(RuntimeError):
+            await adispatch_custom_event(name, data)
+
     def _fell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
         if fallback["to"] is not None:
-            with contextlib.suppress(RuntimeError):
-                dispatch_custom_event(FALLBACK_EVENT, fallback)
+            self._event(FALLBACK_EVENT, fallback)
 
     async def _afell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
         if fallback["to"] is not None:
-            with contextlib.suppress(RuntimeError):
-                await adispatch_custom_event(FALLBACK_EVENT, fallback)
+            await self._aevent(FALLBACK_EVENT, fallback)
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        errors: list[Exception] = []
-        for index, model in enumerate(self.chain):
+    # --- breaker bookkeeping -----------------------------------------------------
+
+    def _transition(self, index: int, before: str) -> dict[str, Any] | None:
+        breaker = self._breaker(index)
+        if breaker is None or breaker.state == before:
+            return None
+        logger.warning("circuit breaker of %r: %s -> %s", breaker.name, before, breaker.state)
+        return {"model": self.names[index], "state": breaker.state}
+
+    def _acquire(self, index: int) -> dict[str, Any] | None:
+        """Take the breaker's permission; raise `CircuitOpenError` when refused."""
+        breaker = self._breaker(index)
+        if breaker is None:
+            return None
+        before = breaker._state
+        allowed = breaker.acquire()
+        change = self._transition(index, before)
+        if not allowed:
+            raise CircuitOpenError(self.names[index])
+        return change
+
+    def _settle(self, index: int, error: BaseException | None) -> dict[str, Any] | None:
+        breaker = self._breaker(index)
+        if breaker is None:
+            return None
+        before = breaker.state
+        if error is None:
+            breaker.record_success()
+        elif isinstance(error, Exception) and blames_provider(error):
+            breaker.record_failure()
+        else:
+            breaker.release()
+        return self._transition(index, before)
+
+    def _retry_delay(self, index: int, attempt: int, error: Exception) -> float | None:
+        breaker = self._breaker(index)
+        if breaker is None or breaker.state == "open":
+            return None
+        delay = self.retry.delay(attempt, error)
+        if delay is not None:
+            logger.info(
+                "model %r failed (%s); retry %d in %.2fs",
+                self.names[index],
+                type(error).__name__,
+                attempt,
+                delay,
+            )
+        return delay
+
+    def _retry_event(self, index: int, attempt: int, delay: float, error: Exception) -> dict:
+        return {
+            "model": self.names[index],
+            "attempt": attempt,
+            "delay": round(delay, 3),
+            "error": type(error).__name__,
+        }
+
+    # --- async -------------------------------------------------------------------
+
+    async def _ainvoke_member(
+        self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
+    ) -> BaseMessage:
+        model = self._member(index)
+        if self._breaker(index) is None:
+            return await model.ainvoke(messages, stop=stop, **kwargs)
+        attempt = 0
+        while True:
+            attempt += 1
+            if change := self._acquire(index):
+                await self._aevent(BREAKER_EVENT, change)
             try:
-                message = model.invoke(messages, stop=stop, **kwargs)
-                return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
+                async with asyncio.timeout(self.request_timeout):
+                    message = await model.ainvoke(messages, stop=stop, **kwargs)
             except Exception as error:
-                errors.append(error)
-                self._fell_back(index, error)
-        raise AllModelsFailedError(f"all models failed: {errors!r}")
+                if change := self._settle(index, error):
+                    await self._aevent(BREAKER_EVENT, change)
+                delay = self._retry_delay(index, attempt, error)
+                if delay is None:
+                    raise
+                await self._aevent(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
+                await asyncio.sleep(delay)
+                continue
+            except BaseException:
+                self._settle(index, asyncio.CancelledError())
+                raise
+            if change := self._settle(index, None):
+                await self._aevent(BREAKER_EVENT, change)
+            return message
+
+    async def _astream_member(
+        self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
+    ) -> AsyncIterator[BaseMessage]:
+        model = self._member(index)
+        if self._breaker(index) is None:
+            async for chunk in model.astream(messages, stop=stop, **kwargs):
+                yield chunk
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            if change := self._acquire(index):
+                await self._aevent(BREAKER_EVENT, change)
+            started = False
+            try:
+                async for chunk in _timed(
+                    model.astream(messages, stop=stop, **kwargs), self.request_timeout
+                ):
+                    started = True
+                    yield chunk
+            except Exception as error:
+                if change := self._settle(index, error):
+                    await self._aevent(BREAKER_EVENT, change)
+                if started:
+                    raise StreamInterruptedError(self.names[index], index) from error
+                delay = self._retry_delay(index, attempt, error)
+                if delay is None:
+                    raise
+                await self._aevent(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
+                await asyncio.sleep(delay)
+                continue
+            except BaseException:
+                self._settle(index, asyncio.CancelledError())
+                raise
+            if change := self._settle(index, None):
+                await self._aevent(BREAKER_EVENT, change)
+            return
 
     async def _agenerate(
         self,
@@ -104,36 +266,21 @@ class FallbackChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        start = int(kwargs.pop(START_AT, 0))
         errors: list[Exception] = []
-        for index, model in enumerate(self.chain):
+        for index in range(start, len(self.chain)):
             try:
-                message = await model.ainvoke(messages, stop=stop, **kwargs)
-                return ChatResult(generations=[ChatGeneration(message=_as_ai(message))])
+                message = _as_ai(await self._ainvoke_member(index, messages, stop, **kwargs))
             except Exception as error:
                 errors.append(error)
                 await self._afell_back(index, error)
-        raise AllModelsFailedError(f"all models failed: {errors!r}")
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        errors: list[Exception] = []
-        for index, model in enumerate(self.chain):
-            started = False
-            try:
-                for chunk in model.stream(messages, stop=stop, **kwargs):
-                    started = True
-                    yield _as_generation_chunk(chunk, run_manager)
-                return
-            except Exception as error:
-                if started:
-                    raise
-                errors.append(error)
-                self._fell_back(index, error)
+                continue
+            if index > 0:
+                message.response_metadata = {
+                    **message.response_metadata,
+                    **self._degraded_chunk(index).message.response_metadata,
+                }
+            return ChatResult(generations=[ChatGeneration(message=message)])
         raise AllModelsFailedError(f"all models failed: {errors!r}")
 
     async def _astream(
@@ -143,11 +290,12 @@ class FallbackChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        start = int(kwargs.pop(START_AT, 0))
         errors: list[Exception] = []
-        for index, model in enumerate(self.chain):
+        for index in range(start, len(self.chain)):
             started = False
             try:
-                async for chunk in model.astream(messages, stop=stop, **kwargs):
+                async for chunk in self._astream_member(index, messages, stop, **kwargs):
                     started = True
                     generation = _as_generation_chunk(chunk, None)
                     if run_manager and isinstance(generation.message.content, str):
@@ -155,13 +303,123 @@ class FallbackChatModel(BaseChatModel):
                             generation.message.content, chunk=generation
                         )
                     yield generation
-                return
+            except StreamInterruptedError:
+                raise
             except Exception as error:
-                if started:
-                    raise
+                if started:  # a local model broke mid-stream
+                    raise StreamInterruptedError(self.names[index], index) from error
                 errors.append(error)
                 await self._afell_back(index, error)
+                continue
+            if index > 0:
+                yield self._degraded_chunk(index)
+            return
         raise AllModelsFailedError(f"all models failed: {errors!r}")
+
+    # --- sync (scripts and tests; the graph streams asynchronously) ----------------
+
+    def _invoke_member(
+        self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
+    ) -> BaseMessage:
+        model = self._member(index)
+        if self._breaker(index) is None:
+            return model.invoke(messages, stop=stop, **kwargs)
+        attempt = 0
+        while True:
+            attempt += 1
+            if change := self._acquire(index):
+                self._event(BREAKER_EVENT, change)
+            try:
+                message = model.invoke(messages, stop=stop, **kwargs)
+            except Exception as error:
+                if change := self._settle(index, error):
+                    self._event(BREAKER_EVENT, change)
+                delay = self._retry_delay(index, attempt, error)
+                if delay is None:
+                    raise
+                self._event(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
+                time.sleep(delay)
+                continue
+            except BaseException:
+                self._settle(index, KeyboardInterrupt())
+                raise
+            if change := self._settle(index, None):
+                self._event(BREAKER_EVENT, change)
+            return message
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        start = int(kwargs.pop(START_AT, 0))
+        errors: list[Exception] = []
+        for index in range(start, len(self.chain)):
+            try:
+                message = _as_ai(self._invoke_member(index, messages, stop, **kwargs))
+            except Exception as error:
+                errors.append(error)
+                self._fell_back(index, error)
+                continue
+            if index > 0:
+                message.response_metadata = {
+                    **message.response_metadata,
+                    **self._degraded_chunk(index).message.response_metadata,
+                }
+            return ChatResult(generations=[ChatGeneration(message=message)])
+        raise AllModelsFailedError(f"all models failed: {errors!r}")
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        # One attempt per model: a sync stream is only used outside the service.
+        start = int(kwargs.pop(START_AT, 0))
+        errors: list[Exception] = []
+        for index in range(start, len(self.chain)):
+            started = False
+            try:
+                if change := self._acquire(index):
+                    self._event(BREAKER_EVENT, change)
+                for chunk in self._member(index).stream(messages, stop=stop, **kwargs):
+                    started = True
+                    yield _as_generation_chunk(chunk, run_manager)
+            except Exception as error:
+                if change := self._settle(index, error):
+                    self._event(BREAKER_EVENT, change)
+                if started:
+                    raise StreamInterruptedError(self.names[index], index) from error
+                errors.append(error)
+                self._fell_back(index, error)
+                continue
+            if change := self._settle(index, None):
+                self._event(BREAKER_EVENT, change)
+            if index > 0:
+                yield self._degraded_chunk(index)
+            return
+        raise AllModelsFailedError(f"all models failed: {errors!r}")
+
+
+async def _timed(stream: AsyncIterator[Any], timeout: float | None) -> AsyncIterator[Any]:
+    """Yield from `stream`, allowing `timeout` seconds for each chunk."""
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(timeout):
+                    chunk = await anext(stream)
+            except StopAsyncIteration:
+                return
+            yield chunk
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
 
 
 def _as_ai(message: BaseMessage) -> AIMessage:
