@@ -133,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLarge.code}.get(error.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(error.detail)), error.status_code, headers=error.headers
         )

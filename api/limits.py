@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, RateLimited, error_body
@@ -171,7 +172,7 @@ class AbuseLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    raise _BodyTooLarge(413, _too_large(limit))
             return message
 
         started = False
@@ -189,8 +190,12 @@ class AbuseLimitMiddleware:
                 await _reject(send, PayloadTooLarge(_too_large(limit)))
 
 
-class _BodyTooLarge(Exception):
-    """Raised inside `receive` once a streamed body passes the limit."""
+class _BodyTooLarge(HTTPException):
+    """Raised inside `receive` once a streamed body passes the limit.
+
+    An `HTTPException` because FastAPI turns any other error while reading the
+    body into a 400; the app's handler renders it as `payload_too_large`.
+    """
 
 
 def client_address(scope: Scope, settings: Settings) -> str:
