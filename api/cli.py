@@ -1,7 +1,7 @@
 """The `switchboard` command.
 
 Run with: switchboard serve | token --customer ID | token --staff ID | migrate | demo-customers
-          | eval [--quick]
+          | eval [--quick] | prune-checkpoints [--older-than DAYS]
 """
 
 from __future__ import annotations
@@ -45,6 +45,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo-customers", help="print the demo customers and some order ids as JSON"
     )
 
+    prune = commands.add_parser(
+        "prune-checkpoints",
+        help="delete old LangGraph checkpoints, keeping the latest of every thread",
+    )
+    prune.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="only threads idle for at least DAYS days (default: every thread)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="list what would be pruned, change nothing"
+    )
+
     commands.add_parser(
         "eval", help="run the evaluation suite (evals/; `switchboard eval --help`)", add_help=False
     )
@@ -85,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "demo-customers":
         return asyncio.run(_demo_customers(settings))
+    if args.command == "prune-checkpoints":
+        return asyncio.run(_prune_checkpoints(settings, args.older_than, dry_run=args.dry_run))
     parser.error(f"unknown command {args.command!r}")
     return 2
 
@@ -167,6 +183,41 @@ async def _demo_customers(settings: Settings) -> int:
     finally:
         await pool.close()
     print(json.dumps(customers, indent=2))
+    return 0
+
+
+async def _prune_checkpoints(
+    settings: Settings, older_than_days: float | None, *, dry_run: bool
+) -> int:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    from api.app import resolve_database_url
+    from db.checkpoints import checkpoint_usage, prunable_threads, prune_checkpoints
+    from db.pool import open_pool
+
+    pool = await open_pool(
+        await resolve_database_url(settings),
+        min_size=1,
+        max_size=2,
+        prepare_threshold=settings.db_prepare_threshold,
+    )
+    try:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        async with pool.connection() as conn:
+            before = await checkpoint_usage(conn)
+            if dry_run:
+                threads = await prunable_threads(conn, older_than_days=older_than_days)
+                print(f"would prune {len(threads)} thread(s) ({before.checkpoints} checkpoints)")
+                return 0
+            threads = await prune_checkpoints(saver, conn, older_than_days=older_than_days)
+            after = await checkpoint_usage(conn)
+    finally:
+        await pool.close()
+    print(
+        f"pruned {len(threads)} thread(s): {before.checkpoints} -> {after.checkpoints} "
+        f"checkpoints, {before.bytes} -> {after.bytes} bytes of checkpoint data"
+    )
     return 0
 
 
