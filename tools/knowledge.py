@@ -43,9 +43,8 @@ DESCRIPTION = (
 
 
 UNAVAILABLE = (
-    "The help center is unavailable right now, so no policy articles could be "
-    "searched. Answer from the customer's records if you can, and say that the "
-    "help center could not be checked."
+    "The help center is unavailable right now, so I can't check our policy articles. "
+    "Please try again in a few minutes; I can still look up your orders, charges and returns"
 )
 """The tool's `error` while Chroma is unreachable (the model relays it)."""
 
