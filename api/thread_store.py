@@ -28,12 +28,15 @@ class TurnClaim:
 
     `kind` is `new` (run it), `replay` (already completed: send `events` again),
     `running` (the same message is being processed right now) or `busy`
-    (another message of this thread is running).
+    (another message of this thread is running). `resume` is set on a `new`
+    claim that takes over this same message from a process that died mid-turn
+    (its lease expired): the turn continues from its last checkpoint.
     """
 
     kind: Literal["new", "replay", "running", "busy"]
     lease: str | None = None
     events: list[dict] | None = None
+    resume: bool = False
 
 
 class ThreadStore:
@@ -102,7 +105,8 @@ class ThreadStore:
                 " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL",
                 (thread_id, client_message_id),
             )
-        return TurnClaim(kind="new", lease=str(lease))
+        crashed = turn is not None and turn["status"] == "running"
+        return TurnClaim(kind="new", lease=str(lease), resume=crashed)
 
     async def finish_turn(
         self,

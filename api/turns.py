@@ -60,13 +60,18 @@ async def run_turn(
     context: SupportContext,
     timeout_seconds: float,
     observer: TurnObserver | None = None,
+    resume: bool = False,
 ) -> AsyncIterator[Event]:
     """Stream the events of one turn; always ends with `done`.
 
     Errors never escape: they become an `error` event, logged with the thread id.
     An `observer` (api/observability) measures, traces and records the turn.
+    `resume` continues a turn a crashed process left half-done from its last
+    checkpoint instead of sending the message again (issue 8).
     """
-    async for event in _turn_events(graph, thread_id, content, context, timeout_seconds, observer):
+    async for event in _turn_events(
+        graph, thread_id, content, context, timeout_seconds, observer, resume
+    ):
         if observer is not None:
             observer.saw(event)
         yield event
@@ -79,6 +84,7 @@ async def _turn_events(
     context: SupportContext,
     timeout_seconds: float,
     observer: TurnObserver | None,
+    resume: bool = False,
 ) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
@@ -94,12 +100,20 @@ async def _turn_events(
         AIMessage(content=approval["message"], name=active, id=f"note-{approval['approval_id']}")
         for approval in pending_approvals(snapshot)
     ]
+    # A process died mid-turn (the message's lease expired and this claim took it
+    # over): the message and every finished step, tool calls included, are in the
+    # checkpoint, so continue from there. Sending the message again would run the
+    # tools again (a second refund) and store the message twice.
+    graph_input: dict | None = {"messages": notes}
+    if resume and snapshot.next and not snapshot.interrupts:
+        logger.info("resuming the crashed turn on thread %s at %s", thread_id, snapshot.next)
+        graph_input = None
     try:
         async with asyncio.timeout(timeout_seconds):
             # The raw text travels in the run context, never in state: the input
             # guard node stores only its redacted form (graph/guarding.py).
             stream = graph.astream(
-                {"messages": notes},
+                graph_input,
                 config,
                 context=replace(context, user_message=content),
                 stream_mode=["custom", "updates"],

@@ -139,6 +139,7 @@ async def post_message(
                 context=context,
                 timeout_seconds=settings.turn_timeout_seconds,
                 observer=observer,
+                resume=claim.resume,
             ):
                 if isinstance(event, ErrorEvent):
                     outcome = "failed"
