@@ -57,7 +57,7 @@ class CheckpointBenchModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "bench-checkpoints"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:  # noqa: D102
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         return self
 
     def _generate(
@@ -85,9 +85,9 @@ async def run(turns: int, every: int) -> dict[str, Any]:
     async with scratch_database(server, prefix="switchboard_bench_ckpt") as url:
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
             await saver.setup()
-            graph = build_graph(
-                CheckpointBenchModel(), {"triage": [lookup_order]}
-            ).compile(checkpointer=saver)
+            graph = build_graph(CheckpointBenchModel(), {"triage": [lookup_order]}).compile(
+                checkpointer=saver
+            )
             thread = f"bench-{uuid.uuid4().hex[:8]}"
             config = {"configurable": {"thread_id": thread}}
             async with await AsyncConnection.connect(

@@ -13,12 +13,11 @@ waiting on `interrupt()` survives) and the blobs it references.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg import AsyncConnection
-    from psycopg.rows import DictRow
 
 CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 
@@ -32,7 +31,7 @@ class CheckpointUsage:
 
 
 async def checkpoint_usage(
-    conn: AsyncConnection[DictRow], thread_id: str | None = None
+    conn: AsyncConnection[Any], thread_id: str | None = None
 ) -> CheckpointUsage:
     """Return the checkpoint count and the bytes of stored data, for one thread or all.
 
@@ -58,7 +57,7 @@ async def checkpoint_usage(
 
 
 async def prunable_threads(
-    conn: AsyncConnection[DictRow], *, older_than_days: float | None = None
+    conn: AsyncConnection[Any], *, older_than_days: float | None = None
 ) -> list[str]:
     """Return the threads with more than their latest checkpoint.
 
@@ -84,7 +83,7 @@ async def prunable_threads(
 
 async def prune_checkpoints(
     saver: AsyncPostgresSaver,
-    conn: AsyncConnection[DictRow],
+    conn: AsyncConnection[Any],
     *,
     older_than_days: float | None = None,
     batch_size: int = 100,

@@ -118,7 +118,9 @@ def build_agent(
             response.tool_calls, response.invalid_tool_calls = [], []
         if interrupted:
             response.response_metadata = {
-                **response.response_metadata, "degraded": True, "interrupted": True
+                **response.response_metadata,
+                "degraded": True,
+                "interrupted": True,
             }
         if gave_up or (response.invalid_tool_calls and _is_handing_off(response)):
             response.invalid_tool_calls = []

@@ -77,9 +77,11 @@ class CircuitBreaker:
                 self._open()
 
     def release(self) -> None:
-        """Give back a probe slot taken by a request that ended without a verdict
-        (cancelled by the turn timeout, or failed for a reason that says nothing
-        about the provider)."""
+        """Give back a probe slot taken by a request that ended without a verdict.
+
+        That is, one cancelled by the turn timeout, or failed for a reason that
+        says nothing about the provider.
+        """
         if self._state == "half_open":
             self._probes_in_flight = max(0, self._probes_in_flight - 1)
 

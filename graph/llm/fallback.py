@@ -68,8 +68,6 @@ class FallbackChatModel(BaseChatModel):
     request_timeout: float | None = None
     """Seconds to the answer, or to each chunk of a stream, for provider models."""
 
-    model_config = {"arbitrary_types_allowed": True}
-
     @property
     def _llm_type(self) -> str:
         return "switchboard-fallback"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 """HTTP statuses worth another try (529: Anthropic's "overloaded")."""
@@ -89,7 +89,7 @@ def retry_after(error: BaseException, *, now: Callable[[], datetime] | None = No
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    current = now() if now else datetime.now(timezone.utc)
+    current = now() if now else datetime.now(UTC)
     return max(0.0, (when - current).total_seconds())
 
 

@@ -45,9 +45,9 @@ async def test_a_300_turn_thread_sends_a_bounded_prompt_and_keeps_every_message(
             replies.append(call("lookup_order", order_id=str(1000 + n)))
         replies.append(say(f"Answer {n}: " + "here is what I found. " * 8))
     model = ScriptedChatModel(replies=replies)
-    graph = build_graph(
-        model, {"triage": [lookup_order]}, context_max_tokens=BUDGET
-    ).compile(checkpointer=InMemorySaver())
+    graph = build_graph(model, {"triage": [lookup_order]}, context_max_tokens=BUDGET).compile(
+        checkpointer=InMemorySaver()
+    )
     config = {"configurable": {"thread_id": "t-long"}}
     for n in range(TURNS):
         await graph.ainvoke(

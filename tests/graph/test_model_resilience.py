@@ -74,10 +74,10 @@ class Recorder(AsyncCallbackHandler):
         self.events: list[tuple[str, Any]] = []
         self.model_runs: list[tuple[list[str], dict]] = []
 
-    async def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:  # noqa: D102
+    async def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
         self.events.append((name, data))
 
-    async def on_chat_model_start(  # noqa: D102
+    async def on_chat_model_start(
         self, serialized: dict, messages: list, *, run_id: UUID, **kwargs: Any
     ) -> None:
         self.model_runs.append((kwargs.get("tags") or [], kwargs.get("metadata") or {}))
