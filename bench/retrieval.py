@@ -1,13 +1,16 @@
 """Benchmark the knowledge base: retrieval quality, query latency at scale, ingestion throughput.
 
-Run with: python -m bench.retrieval [--quick] [--tune]
+Run with: python -m bench.retrieval [--quick] [--tune] [--no-latency]
 
-* Quality: Recall@5 and MRR of vector-only, BM25-only and hybrid retrieval on the
-  labelled questions in `bench/data/retrieval_questions.jsonl` (article level: a
-  hit is a passage from a labelled source). Metrics are reported on the `test`
-  split; `--tune` grid-searches the fusion weight, the per-article cap and BM25's
-  k1/b on the `dev` split only and prints the best setting (copy it into
-  `ingestion/knowledge_base.py` and `ingestion/lexical.py`).
+* Quality: Recall@5 and MRR of vector-only, BM25-only and both hybrid fusions
+  (Reciprocal Rank Fusion, which issue 4 names, and the default weighted score
+  fusion), all measured in the same run on the labelled questions in
+  `bench/data/retrieval_questions.jsonl` (article level: a hit is a passage from a
+  labelled source). Metrics are reported on the `test` split (and the `dev` split);
+  `--tune` grid-searches, on the `dev` split only, the score fusion's weight, the
+  per-article cap and BM25's k1/b, and separately RRF's k and weights, and prints
+  the best settings (copy them into `ingestion/knowledge_base.py`,
+  `ingestion/lexical.py` and the `SWITCHBOARD_KB_RRF_K` default).
 * Latency: p50/p95 of `KnowledgeBase.search_sync` (hybrid, k=5), query embedding
   included (the embedding cache is cleared before each pass, and every query is
   distinct), at about 1k chunks and at 100k chunks; wall time and the calling
@@ -43,7 +46,13 @@ from ingestion.cli import HELP_CENTER_DIR
 from ingestion.documents import index_text
 from ingestion.embeddings import LocalEmbedder, get_embedder
 from ingestion.indexer import discover
-from ingestion.knowledge_base import KnowledgeBase, diversify, score_fusion
+from ingestion.knowledge_base import (
+    KnowledgeBase,
+    SearchMode,
+    diversify,
+    reciprocal_rank_fusion,
+    score_fusion,
+)
 from ingestion.lexical import LexicalIndex
 from ingestion.loaders import load_document
 from ingestion.store import open_collection
@@ -51,7 +60,8 @@ from ingestion.store import open_collection
 HERE = Path(__file__).parent
 QUESTIONS = HERE / "data" / "retrieval_questions.jsonl"
 RESULTS = HERE / "results" / "retrieval.json"
-MODES = ("vector", "lexical", "hybrid")
+MODES: tuple[SearchMode, ...] = ("vector", "lexical", "hybrid-rrf", "hybrid-score")
+NAMES = {"lexical": "BM25", "hybrid-rrf": "hybrid RRF", "hybrid-score": "hybrid score"}
 DEPTH = 10
 
 
@@ -130,6 +140,43 @@ def tune(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
                 }
             )
     grid.sort(key=lambda row: row["mrr"] + row["recall@5"], reverse=True)
+    return {"best": grid[0], "grid": grid}
+
+
+def tune_rrf(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
+    """Grid-search RRF's constant and vector weight on the dev split only (current BM25)."""
+    depth = max(DEPTH * 4, kb_module.MIN_CANDIDATES)
+    snapshot = kb._snapshot
+    cached = [
+        (
+            kb._vector_search(question["question"], depth, None)[0],
+            kb._lexical_search(snapshot, question["question"], depth, None)[0],
+            set(question["sources"]),
+        )
+        for question in dev
+    ]
+    grid = []
+    for rrf_k, vector_weight in product((1, 5, 10, 20, 40, 60, 100), (0.5, 0.75, 1.0, 1.5, 2.0)):
+        recalls, rrs = [], []
+        for vector, lexical, relevant in cached:
+            fused = reciprocal_rank_fusion(
+                [(vector_weight, vector), (kb_module.RRF_LEXICAL_WEIGHT, lexical)], k=rrf_k
+            )
+            top = diversify(fused, snapshot, DEPTH)
+            sources = [snapshot.sources[snapshot.positions[cid]] for cid, _ in top]
+            recall, rr = score_ranking(sources, relevant)
+            recalls.append(recall)
+            rrs.append(rr)
+        grid.append(
+            {
+                "rrf_k": rrf_k,
+                "vector_weight": vector_weight,
+                "lexical_weight": kb_module.RRF_LEXICAL_WEIGHT,
+                "recall@5": statistics.fmean(recalls),
+                "mrr": statistics.fmean(rrs),
+            }
+        )
+    grid.sort(key=lambda row: (row["mrr"] + row["recall@5"], -abs(row["rrf_k"] - 60)), reverse=True)
     return {"best": grid[0], "grid": grid}
 
 
@@ -250,7 +297,12 @@ def ingestion_throughput(data_dir: Path, embedder: LocalEmbedder) -> tuple[Knowl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scale-up (2k), fewer queries")
-    parser.add_argument("--tune", action="store_true", help="tune RRF on the dev split")
+    parser.add_argument(
+        "--tune", action="store_true", help="tune both fusions and BM25 on the dev split"
+    )
+    parser.add_argument(
+        "--no-latency", action="store_true", help="skip the latency part (100k takes minutes)"
+    )
     args = parser.parse_args()
     questions = load_questions()
     answerable = [q for q in questions if q["sources"]]
@@ -264,24 +316,32 @@ def main() -> None:
             "test": len(test),
             "no_answer": len(questions) - len(answerable),
         },
-        "fusion": {
-            "method": "score",
-            "vector_weight": kb_module.VECTOR_WEIGHT,
-            "max_per_source": kb_module.MAX_PER_SOURCE,
-            "bm25_k1": lexical_module.BM25_K1,
-            "bm25_b": lexical_module.BM25_B,
-        },
+        "fusion": {},  # filled in from the benchmark store's settings below
     }
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as tmp:
         data_dir = Path(tmp)
         kb, results["ingestion"] = ingestion_throughput(data_dir, embedder)
+        results["fusion"] = {
+            "default": kb.settings.kb_fusion,
+            "score": {"vector_weight": kb_module.VECTOR_WEIGHT},
+            "rrf": {
+                "k": kb.settings.kb_rrf_k,
+                "vector_weight": kb_module.RRF_VECTOR_WEIGHT,
+                "lexical_weight": kb_module.RRF_LEXICAL_WEIGHT,
+            },
+            "max_per_source": kb_module.MAX_PER_SOURCE,
+            "bm25_k1": lexical_module.BM25_K1,
+            "bm25_b": lexical_module.BM25_B,
+        }
         if args.tune:
             results["tuning_dev"] = tune(kb, dev)
-            print("Best on dev:", results["tuning_dev"]["best"])
+            print("Best score fusion on dev:", results["tuning_dev"]["best"])
+            results["tuning_dev_rrf"] = tune_rrf(kb, dev)
+            print("Best RRF on dev:", results["tuning_dev_rrf"]["best"])
         results["quality_test"] = evaluate(kb, test)
         results["quality_dev"] = evaluate(kb, dev)
         queries = [q["question"] for q in questions]
-        scales = (1000, 2000) if args.quick else (1000, 100_000)
+        scales = () if args.no_latency else (1000, 2000) if args.quick else (1000, 100_000)
         results["latency"] = {}
         for total in scales:
             start = time.perf_counter()
@@ -299,19 +359,30 @@ def print_table(results: dict[str, Any]) -> None:
         f"\nRetrieval quality — test split ({q['test']} questions; dev {q['dev']}, "
         f"{q['no_answer']} no-answer questions excluded)"
     )
-    print(f"{'retriever':<10} {'Recall@5':>9} {'MRR':>7} | {'dev R@5':>8} {'dev MRR':>8}")
+    print(f"{'retriever':<13} {'Recall@5':>9} {'MRR':>7} | {'dev R@5':>8} {'dev MRR':>8}")
     for mode in MODES:
         t, d = results["quality_test"][mode], results["quality_dev"][mode]
-        name = {"lexical": "BM25"}.get(mode, mode)
+        name = NAMES.get(mode, mode)
+        if mode == f"hybrid-{results['fusion']['default']}":
+            name += "*"
         print(
-            f"{name:<10} {t['recall@5']:>9.3f} {t['mrr']:>7.3f} | "
+            f"{name:<13} {t['recall@5']:>9.3f} {t['mrr']:>7.3f} | "
             f"{d['recall@5']:>8.3f} {d['mrr']:>8.3f}"
         )
-    print("\nQuery latency (hybrid, k=5, query embedding included)")
+    rrf = results["fusion"]["rrf"]
     print(
-        f"{'chunks':>8} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'cpu p50':>8} {'cpu p95':>8} {'build s':>8}"
+        f"* the default fusion (SWITCHBOARD_KB_FUSION); RRF k={rrf['k']}, weights "
+        f"{rrf['vector_weight']} vector / {rrf['lexical_weight']} BM25; score fusion "
+        f"{results['fusion']['score']['vector_weight']} x cosine + the rest x normalised BM25"
     )
+    if not results["latency"]:
+        print("\nQuery latency: skipped (--no-latency)")
+    else:
+        print("\nQuery latency (hybrid, default fusion, k=5, query embedding included)")
+        print(
+            f"{'chunks':>8} {'queries':>8} {'p50 ms':>8} {'p95 ms':>8} "
+            f"{'cpu p50':>8} {'cpu p95':>8} {'build s':>8}"
+        )
     for row in results["latency"].values():
         print(
             f"{row['chunks']:>8} {row['queries']:>8} {row['p50_ms']:>8.1f} "

@@ -6,9 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from ingestion import knowledge_base as kb_module
 from ingestion.errors import KnowledgeBaseUnavailable
-from ingestion.knowledge_base import KnowledgeBase, score_fusion
+from ingestion.knowledge_base import KnowledgeBase, reciprocal_rank_fusion, score_fusion
 from tests.ingestion.helpers import chroma_server, make_kb_settings
 
 QUESTIONS = [
@@ -88,6 +90,82 @@ def test_score_fusion_lets_a_confident_embedding_match_beat_a_weak_keyword_hit()
     fused = score_fusion(vector, lexical, depth=30, weight=0.75)
 
     assert fused[0][0] == "paraphrase"
+
+
+def test_rrf_ranks_a_document_both_retrievers_rank_high_first() -> None:
+    vector = ["a", "b", "c"]
+    lexical = ["d", "b", "e"]
+
+    fused = reciprocal_rank_fusion([(1.0, vector), (1.0, lexical)], k=60)
+
+    # b is second in both lists and beats each list's single winner; a and d tie
+    # (both first once) and keep first-seen order, as do c and e (both third once).
+    assert [chunk_id for chunk_id, _ in fused] == ["b", "a", "d", "c", "e"]
+    assert fused[0][1] == pytest.approx(2 / 62)
+    assert fused[1][1] == fused[2][1] == pytest.approx(1 / 61)
+    assert fused[3][1] == fused[4][1] == pytest.approx(1 / 63)
+
+
+def test_rrf_uses_ranks_weights_and_k_but_never_raw_scores() -> None:
+    vector = ["paraphrase", "keyword"]
+    lexical = ["keyword", "paraphrase"]
+
+    # A mirror-image tie goes to the heavier ranking, whatever the constant.
+    assert reciprocal_rank_fusion([(0.5, vector), (1.0, lexical)], k=40)[0][0] == "keyword"
+    assert reciprocal_rank_fusion([(2.0, vector), (1.0, lexical)], k=1)[0][0] == "paraphrase"
+    # A small k rewards one first place over two third places; a large k, agreement.
+    rankings = [(1.0, ["x"]), (1.0, ["z", "w", "y"]), (1.0, ["w", "z", "y"])]
+    small = dict(reciprocal_rank_fusion(rankings, k=0))
+    large = dict(reciprocal_rank_fusion(rankings, k=100))
+    assert small["x"] == pytest.approx(1.0) and small["y"] == pytest.approx(2 / 3)
+    assert large["y"] == pytest.approx(2 / 103) and large["x"] == pytest.approx(1 / 101)
+    assert small["x"] > small["y"] and large["y"] > large["x"]
+    assert reciprocal_rank_fusion([], k=60) == []
+
+
+def test_fusion_setting_switches_what_hybrid_search_uses(
+    kb: KnowledgeBase, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb.ingest([corpus], progress=False)
+    calls: list[str] = []
+    rrf, score = kb_module.reciprocal_rank_fusion, kb_module.score_fusion
+
+    def spy_rrf(rankings, *, k):  # type: ignore[no-untyped-def]
+        calls.append(f"rrf k={k}")
+        return rrf(rankings, k=k)
+
+    def spy_score(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("score")
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(kb_module, "reciprocal_rank_fusion", spy_rrf)
+    monkeypatch.setattr(kb_module, "score_fusion", spy_score)
+    rrf_settings = make_kb_settings(
+        tmp_path / "data", SWITCHBOARD_KB_FUSION="rrf", SWITCHBOARD_KB_RRF_K="7"
+    )
+    rrf_kb = KnowledgeBase(kb.collection, kb.embedder, settings=rrf_settings)  # same chunks
+    question = "How many business days until my refund reaches the bank?"
+
+    assert kb.settings.kb_fusion == "score"
+    default = kb.search_sync(question, 3)
+    assert calls == ["score"]
+    configured = rrf_kb.search_sync(question, 3)
+    assert calls == ["score", "rrf k=7"]
+    assert configured == rrf_kb.search_sync(question, 3, mode="hybrid-rrf")
+    assert default == rrf_kb.search_sync(question, 3, mode="hybrid-score")
+    assert configured[0].source == default[0].source == "help/refunds.md"
+    # RRF scores are rank-based: at most the sum of weights over (k + 1).
+    most = (kb_module.RRF_VECTOR_WEIGHT + kb_module.RRF_LEXICAL_WEIGHT) / 8
+    assert 0 < configured[0].score <= most + 1e-6
+    with pytest.raises(ValueError, match="unknown search mode"):
+        kb.search_sync(question, 3, mode="fused")  # type: ignore[arg-type]
+
+
+def test_fusion_settings_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        make_kb_settings(tmp_path, SWITCHBOARD_KB_FUSION="rank")
+    with pytest.raises(ValidationError):
+        make_kb_settings(tmp_path, SWITCHBOARD_KB_RRF_K="0")
 
 
 @pytest.mark.slow
