@@ -101,7 +101,10 @@ class FallbackChatModel(BaseChatModel):
             "to": self.names[index + 1] if index + 1 < len(self.names) else None,
             "error": type(error).__name__,
         }
-        logger.warning(
+        # A skip by an open breaker is routine during an outage: the opening was the warning.
+        level = logging.INFO if isinstance(error, CircuitOpenError) else logging.WARNING
+        logger.log(
+            level,
             "model %r failed (%s: %s); falling back to %r",
             fallback["from"],
             fallback["error"],
@@ -382,8 +385,14 @@ class FallbackChatModel(BaseChatModel):
         for index in range(start, len(self.chain)):
             started = False
             try:
-                if change := self._acquire(index):
-                    self._event(BREAKER_EVENT, change)
+                change = self._acquire(index)
+            except CircuitOpenError as error:
+                errors.append(error)
+                self._fell_back(index, error)
+                continue
+            if change:
+                self._event(BREAKER_EVENT, change)
+            try:
                 for chunk in self._member(index).stream(messages, stop=stop, **kwargs):
                     started = True
                     yield _as_generation_chunk(chunk, run_manager)
