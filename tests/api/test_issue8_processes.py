@@ -175,7 +175,8 @@ async def test_two_processes_share_conversations_leases_and_approvals(
 ) -> None:
     customer, order = await _customer_with_order(database_url, "300.00")
     headers = auth(customer)
-    env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "250"}
+    stall = tmp_path / "stall"  # absent until the concurrency check
+    env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "250", "TEST_STALL_FILE": str(stall)}
 
     with server(database_url, tmp_path / "a", **env) as (url_a, _), server(
         database_url, tmp_path / "b", **env
@@ -194,21 +195,32 @@ async def test_two_processes_share_conversations_leases_and_approvals(
             # The conversation goes on through the other process.
             second = parse_sse((await _post(b, thread_id, "thanks!", headers, "m2")).text)
 
-            # Two messages at once through the two processes: one runs, one waits its turn.
-            both = await asyncio.gather(
-                _post(a, thread_id, "one more thing", headers, "m3"),
-                _post(b, thread_id, "and another", headers, "m4"),
-            )
+            # A message to the same thread through the other process while one is
+            # being answered (its reply held back): refused with Retry-After.
+            stall.write_text("hold the reply")
+            running = asyncio.ensure_future(_post(a, thread_id, "one more thing", headers, "m3"))
+            deadline = time.monotonic() + 30
+            while not Path(f"{stall}.reached").exists():
+                assert time.monotonic() < deadline and not running.done()
+                await asyncio.sleep(0.05)
+            refused = await _post(b, thread_id, "and another", headers, "m4")
+            stall.unlink()
+            answered = await running
             history = await _history(b, thread_id, headers)
 
     assert decided.status_code == 200 and decided.json()["outcome"]["status"] == "refunded"
     assert await _refunds(database_url, order) == [Decimal("250.00")]
     assert after_approval[-1] == ("assistant", REPLY)
     assert [e.data["content"] for e in second if e.event == "message"] == [OTHER_REPLY]
-    assert sorted(r.status_code for r in both) == [200, 409]
-    refused = next(r for r in both if r.status_code == 409)
+    assert refused.status_code == 409
     assert refused.headers["Retry-After"] and refused.json()["error"]["code"] == "conflict"
-    # Never interleaved: each user message is followed by its own reply.
-    roles = [role for role, _ in history]
-    assert roles[-2:] == ["user", "assistant"] and "user" not in roles[-1:]
-    assert all(x != y for x, y in zip(roles[2:], roles[3:], strict=False) if x == "user")
+    assert [e.data["content"] for e in parse_sse(answered.text) if e.event == "message"] == [
+        OTHER_REPLY
+    ]
+    # Never interleaved: every user message is followed by its own reply.
+    assert [text for role, text in history if role == "user"] == [
+        "Refund 250 please",
+        "thanks!",
+        "one more thing",
+    ]
+    assert history[-2:] == [("user", "one more thing"), ("assistant", OTHER_REPLY)]
