@@ -361,3 +361,59 @@ async def test_every_failure_mode_ends_the_turn(tmp_path: Path, failures: int) -
         graph = build_graph(_model(server, tmp_path)).compile(checkpointer=InMemorySaver())
         result = await _turn(graph, "hello", f"t-end-{failures}")
     assert result["messages"][-1].content
+
+
+# --- through the API ------------------------------------------------------------------
+
+
+async def test_a_provider_outage_gives_shoppers_degraded_answers_and_shows_in_metrics(
+    database_url: str, shared_data_dir: Path
+) -> None:
+    from tests.conftest import auth, running_app
+    from tests.observability.helpers import METRICS_TOKEN, chat, new_thread, value
+
+    dropped = Reply(text="Hello there. I am checking your order now and", drop_after=6)
+    with openai_server([Reply(error=503), Reply(error=503), dropped]) as server:
+        settings = make_settings(
+            database_url,
+            shared_data_dir,
+            SWITCHBOARD_MODEL="openai:test-model",
+            OPENAI_BASE_URL=server.base_url,
+            OPENAI_API_KEY="sk-loopback",
+            SWITCHBOARD_METRICS_TOKEN=METRICS_TOKEN,
+            **{
+                **FAST,
+                "SWITCHBOARD_MODEL_MAX_RETRIES": 0,
+                "SWITCHBOARD_BREAKER_FAILURES": 2,
+                "SWITCHBOARD_BREAKER_OPEN_SECONDS": 3,  # a whole offline turn fits in it
+            },
+        )
+        async with running_app(settings) as client:
+            headers = auth("cust-outage-1")
+            thread_id = await new_thread(client, headers)
+            turns = [await chat(client, thread_id, "hello", headers) for _ in range(3)]
+            scrape = await client.get(
+                "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+            await asyncio.sleep(3.1)  # the breaker half-opens; the probe's stream breaks
+            broken = await chat(client, thread_id, "hello again", headers)
+            history = await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
+    assert len(server.requests) == 3  # the third turn never reached the provider
+    for events in turns:
+        assert [e.event for e in events][-2:] == ["message", "done"]
+        assert events[-2].data["content"]
+    text = scrape.text
+    assert value(text, "switchboard_circuit_breaker_state", model="openai:test-model") == 2
+    assert (
+        value(
+            text,
+            "switchboard_model_fallbacks_total",
+            from_model="openai:test-model",
+            to_model="offline",
+        )
+        == 3
+    )
+    assert [e.event for e in broken][-2:] == ["message", "done"]
+    assert broken[-2].data["content"].endswith(INTERRUPTED_NOTICE)
+    assert history.status_code == 200
+    assert history.json()["messages"][-1]["content"].endswith(INTERRUPTED_NOTICE)
