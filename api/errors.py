@@ -6,9 +6,9 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLarge.code}.get(error.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: PayloadTooLarge.code}.get(
+            error.status_code, "http_error"
+        )
         return JSONResponse(
             error_body(code, str(error.detail)), error.status_code, headers=error.headers
         )

@@ -99,7 +99,10 @@ class RateLimiter:
         self.counter = counter or (
             RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
         )
-        self.limits = {"customer": settings.rate_limit_per_customer, "ip": settings.rate_limit_per_ip}
+        self.limits = {
+            "customer": settings.rate_limit_per_customer,
+            "ip": settings.rate_limit_per_ip,
+        }
 
     async def hit(self, scope: Scope_, identity: str) -> Verdict:
         """Count one request by `identity`; say whether it is within the limit."""
@@ -110,7 +113,7 @@ class RateLimiter:
         key = f"{self.settings.rate_limit_prefix}:{scope}:{identity}"
         try:
             count, left = await self.counter.incr(key, window)
-        except Exception as error:  # noqa: BLE001 - fail open, see the module docstring
+        except Exception as error:
             logger.warning("rate limiter unavailable, allowing the request: %s", error)
             return Verdict(True, 0)
         return Verdict(count <= limit, max(1, math.ceil(left)))

@@ -61,7 +61,10 @@ async def _probe(lags: list[float], stop: asyncio.Event) -> None:
 
 
 async def _turn(client: httpx.AsyncClient, customer: str, secret: str, question: str) -> float:
-    headers = {"Authorization": "Bearer " + mint_token(customer, "customer", secret=secret, ttl_seconds=3600)}
+    headers = {
+        "Authorization": "Bearer "
+        + mint_token(customer, "customer", secret=secret, ttl_seconds=3600)
+    }
     thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
     start = time.perf_counter()
     body = {"content": question, "client_message_id": f"lag-{time.time_ns()}"}

@@ -19,9 +19,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.messages import AIMessageChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from api.app import create_app
@@ -41,7 +46,7 @@ class RefundScript(BaseChatModel):
     def _llm_type(self) -> str:
         return "process-scripted"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:  # noqa: D102
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
 
     def _decide(self, messages: list[BaseMessage], tools: list[dict] | None) -> AIMessage:
@@ -63,15 +68,17 @@ class RefundScript(BaseChatModel):
             while Path(self.stall_file).exists():
                 await asyncio.sleep(0.1)
 
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]  # noqa: D102
-        return ChatResult(generations=[ChatGeneration(message=self._decide(messages, kwargs.get("tools")))])
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+        return ChatResult(
+            generations=[ChatGeneration(message=self._decide(messages, kwargs.get("tools")))]
+        )
 
-    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]  # noqa: D102
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
         message = self._decide(messages, kwargs.get("tools"))
         await self._stall(message)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    async def _astream(  # type: ignore[no-untyped-def]  # noqa: D102
+    async def _astream(  # type: ignore[no-untyped-def]
         self, messages, stop=None, run_manager=None, **kwargs
     ) -> AsyncIterator[ChatGenerationChunk]:
         message = self._decide(messages, kwargs.get("tools"))
@@ -91,7 +98,10 @@ class RefundScript(BaseChatModel):
 
 
 def _call(name: str, args: dict, suffix: str) -> AIMessage:
-    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": f"call_{suffix}_{time.time_ns()}"}])
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": f"call_{suffix}_{time.time_ns()}"}],
+    )
 
 
 def _json(args: dict) -> str:

@@ -27,7 +27,9 @@ def _dockerfile() -> list[dict]:
 
 
 def test_compose_file_is_valid_against_the_compose_spec_schema() -> None:
-    executable = shutil.which("check-jsonschema") or str(Path(sys.executable).parent / "check-jsonschema")
+    executable = shutil.which("check-jsonschema") or str(
+        Path(sys.executable).parent / "check-jsonschema"
+    )
     result = subprocess.run(
         [executable, "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
         capture_output=True,

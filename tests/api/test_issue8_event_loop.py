@@ -64,7 +64,10 @@ async def test_a_turn_does_no_blocking_io_and_no_heavy_cpu_work_on_the_event_loo
         try:
             response = await client.post(
                 f"/v1/threads/{thread_id}/messages",
-                json={"content": "How long do refunds take?", "client_message_id": str(uuid.uuid4())},
+                json={
+                    "content": "How long do refunds take?",
+                    "client_message_id": str(uuid.uuid4()),
+                },
                 headers=headers,
             )
         finally:

@@ -29,7 +29,10 @@ def limited(request: pytest.FixtureRequest, database_url: str, shared_data_dir: 
     if request.param == "redis":
         if not _redis_up():
             pytest.skip("no Redis at 127.0.0.1:6379")
-        extra = {"REDIS_URL": REDIS_URL, "SWITCHBOARD_RATE_LIMIT_PREFIX": f"test:{uuid.uuid4().hex}"}
+        extra = {
+            "REDIS_URL": REDIS_URL,
+            "SWITCHBOARD_RATE_LIMIT_PREFIX": f"test:{uuid.uuid4().hex}",
+        }
     return make_settings(
         database_url,
         shared_data_dir,
@@ -57,7 +60,9 @@ async def test_customer_over_the_limit_gets_429_with_retry_after(limited: Settin
 async def test_address_over_the_limit_gets_429_but_probes_do_not_count(limited: Settings) -> None:
     async with running_app(limited, ScriptedChatModel()) as client:
         statuses = [
-            (await client.get(f"/v1/threads/{uuid.uuid4()}/messages", headers=auth("cust-rl-c"))).status_code
+            (
+                await client.get(f"/v1/threads/{uuid.uuid4()}/messages", headers=auth("cust-rl-c"))
+            ).status_code
             for _ in range(7)
         ]
         health = [(await client.get("/healthz")).status_code for _ in range(10)]
@@ -80,9 +85,10 @@ async def test_redis_counts_are_shared_by_two_app_processes(
         SWITCHBOARD_RATE_LIMIT_WINDOW=600,
     )
     headers = auth("cust-rl-shared")
-    async with running_app(settings, ScriptedChatModel()) as one, running_app(
-        settings, ScriptedChatModel()
-    ) as two:
+    async with (
+        running_app(settings, ScriptedChatModel()) as one,
+        running_app(settings, ScriptedChatModel()) as two,
+    ):
         assert (await one.post("/v1/threads", headers=headers)).status_code == 201
         assert (await two.post("/v1/threads", headers=headers)).status_code == 201
         assert (await one.post("/v1/threads", headers=headers)).status_code == 429
@@ -98,7 +104,10 @@ async def test_unreachable_redis_lets_requests_through(
         SWITCHBOARD_RATE_LIMIT_CUSTOMER=1,
     )
     async with running_app(settings, ScriptedChatModel()) as client:
-        statuses = [(await client.post("/v1/threads", headers=auth("cust-rl-d"))).status_code for _ in range(2)]
+        statuses = [
+            (await client.post("/v1/threads", headers=auth("cust-rl-d"))).status_code
+            for _ in range(2)
+        ]
 
     assert statuses == [201, 201]
 
@@ -106,7 +115,9 @@ async def test_unreachable_redis_lets_requests_through(
 async def test_body_over_the_size_limit_gets_413(database_url: str, shared_data_dir: Path) -> None:
     settings = make_settings(database_url, shared_data_dir, SWITCHBOARD_MAX_BODY_BYTES=1000)
     async with running_app(settings, ScriptedChatModel()) as client:
-        thread_id = (await client.post("/v1/threads", headers=auth("cust-rl-e"))).json()["thread_id"]
+        thread_id = (await client.post("/v1/threads", headers=auth("cust-rl-e"))).json()[
+            "thread_id"
+        ]
         response = await client.post(
             f"/v1/threads/{thread_id}/messages",
             json={"content": "x" * 5000, "client_message_id": str(uuid.uuid4())},

@@ -143,9 +143,7 @@ async def test_knowledge_base_down_at_start_is_opened_once_chroma_answers(tmp_pa
         await asyncio.to_thread(kb.ingest, [write_corpus(tmp_path / "docs")], progress=False)
     assert await asyncio.to_thread(open_knowledge_base, settings) is None  # down at start
 
-    source = KnowledgeSource(
-        None, lambda: KnowledgeBase.open(settings), retry_seconds=0
-    )
+    source = KnowledgeSource(None, lambda: KnowledgeBase.open(settings), retry_seconds=0)
     [tool] = make_knowledge_tools(source)
     with pytest.raises(Exception):  # noqa: B017 - any failure to open is "unavailable"
         await source.get()
@@ -190,7 +188,7 @@ async def test_specialist_answers_without_the_help_center_and_says_so(
 class SlowModel(ScriptedChatModel):
     """A scripted model that streams a word every 0.1 s, so a client can leave mid-turn."""
 
-    def _stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]  # noqa: D102
+    def _stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         for chunk in super()._stream(*args, **kwargs):
             time.sleep(0.1)  # in the executor thread LangChain runs sync streams on
             yield chunk
@@ -210,7 +208,9 @@ async def test_client_leaving_mid_stream_leaves_a_complete_turn(settings: Settin
                     break  # the first event arrived: hang up
         deadline = time.monotonic() + 20
         while True:
-            history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
+            history = (
+                await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
+            ).json()
             if len(history["messages"]) == 2 or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)

@@ -56,8 +56,17 @@ def server(database_url: str, data_dir: Path, **env: str) -> Iterator[tuple[str,
         **env,
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "tests.process_app:app",
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "tests.process_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -117,7 +126,9 @@ def _post(client: httpx.AsyncClient, thread_id: str, text: str, headers: dict, k
     )
 
 
-async def _history(client: httpx.AsyncClient, thread_id: str, headers: dict) -> list[tuple[str, str]]:
+async def _history(
+    client: httpx.AsyncClient, thread_id: str, headers: dict
+) -> list[tuple[str, str]]:
     response = await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
     return [(m["role"], m["content"]) for m in response.json()["messages"]]
 
@@ -135,7 +146,9 @@ async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refun
     with server(database_url, tmp_path / "a", TEST_STALL_FILE=str(stall), **env) as (url, process):
         async with httpx.AsyncClient(base_url=url) as client:
             thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
-            turn = asyncio.ensure_future(_post(client, thread_id, "Please refund my order", headers, key))
+            turn = asyncio.ensure_future(
+                _post(client, thread_id, "Please refund my order", headers, key)
+            )
             deadline = time.monotonic() + 60
             while not Path(f"{stall}.reached").exists():  # the refund ran, the reply hangs
                 assert time.monotonic() < deadline and not turn.done()
@@ -178,9 +191,10 @@ async def test_two_processes_share_conversations_leases_and_approvals(
     stall = tmp_path / "stall"  # absent until the concurrency check
     env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "250", "TEST_STALL_FILE": str(stall)}
 
-    with server(database_url, tmp_path / "a", **env) as (url_a, _), server(
-        database_url, tmp_path / "b", **env
-    ) as (url_b, _):
+    with (
+        server(database_url, tmp_path / "a", **env) as (url_a, _),
+        server(database_url, tmp_path / "b", **env) as (url_b, _),
+    ):
         async with httpx.AsyncClient(base_url=url_a) as a, httpx.AsyncClient(base_url=url_b) as b:
             thread_id = (await a.post("/v1/threads", headers=headers)).json()["thread_id"]
             first = parse_sse((await _post(a, thread_id, "Refund 250 please", headers, "m1")).text)
