@@ -102,8 +102,9 @@ async def test_server_errors_are_retried_with_exponential_backoff(tmp_path: Path
     assert len(server.requests) == 3
     first, second = _gaps(server)
     # Equal jitter: between half and all of base * 2**(n-1).
-    assert 0.1 <= first < 0.2 + 0.25
-    assert 0.2 <= second < 0.4 + 0.25
+    # (upper bounds leave room for a loaded machine)
+    assert 0.1 <= first < 0.2 + 0.5
+    assert 0.2 <= second < 0.4 + 0.5
     assert not answer.response_metadata.get("degraded")
 
 
@@ -140,7 +141,7 @@ async def test_a_response_slower_than_the_request_timeout_is_retried(tmp_path: P
         elapsed = time.monotonic() - started
     assert answer.content == "On time."
     assert len(server.requests) == 2
-    assert elapsed < 1.8  # gave up on the slow one after SWITCHBOARD_MODEL_TIMEOUT
+    assert elapsed < 1.9  # gave up on the slow one after SWITCHBOARD_MODEL_TIMEOUT
 
 
 async def test_a_slow_stream_times_out_and_is_retried(tmp_path: Path) -> None:
