@@ -87,8 +87,12 @@ class _DroppedStream(Exception):
 
 
 def _stream(reply: Reply, model: str) -> Iterator[str]:
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
-            "created": int(time.time()), "model": model}
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
     if reply.tool:
         call = _tool_call(reply) | {"index": 0}
         deltas = [{"role": "assistant", "content": None, "tool_calls": [call]}]
@@ -130,8 +134,11 @@ def openai_server(replies: list[Reply]) -> Iterator[OpenAIServer]:
             await asyncio.sleep(reply.delay)
         if reply.error:
             headers = {"retry-after": reply.retry_after} if reply.retry_after else None
-            return JSONResponse({"error": {"message": "injected", "type": "server_error"}},
-                                status_code=reply.error, headers=headers)
+            return JSONResponse(
+                {"error": {"message": "injected", "type": "server_error"}},
+                status_code=reply.error,
+                headers=headers,
+            )
         if body.get("stream"):
             return StreamingResponse(_stream(reply, body["model"]), media_type="text/event-stream")
         return JSONResponse(_completion(reply, body["model"]))
