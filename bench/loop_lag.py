@@ -79,8 +79,11 @@ async def _turn(client: httpx.AsyncClient, customer: str, secret: str, question:
 
 async def run(concurrency: int, rounds: int) -> dict[str, Any]:
     async with scratch_database(SERVER, prefix="switchboard_lag") as url:
-        settings = eval_settings(url, Path(".data/eval")).model_copy(
-            update={"rate_limit_per_customer": 0, "rate_limit_per_ip": 0}
+        settings = eval_settings(
+            url,
+            Path(".data/eval"),
+            SWITCHBOARD_RATE_LIMIT_CUSTOMER=0,
+            SWITCHBOARD_RATE_LIMIT_IP=0,
         )
         secret = settings.jwt_secret.get_secret_value()
         app = create_app(settings)  # the offline model

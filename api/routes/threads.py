@@ -102,7 +102,10 @@ async def post_message(
     await _within_daily_budget(observability, settings, user.subject)
     claim = await threads.claim_turn(thread_id, body.client_message_id)
     if claim.kind == "running":
-        raise Conflict("This message is already being answered; wait for the reply.")
+        raise Conflict(
+            "This message is already being answered; wait for the reply.",
+            headers={"Retry-After": "2"},
+        )
     if claim.kind == "busy":
         raise Conflict(
             "Another message of this conversation is being answered; send yours when it ends.",
