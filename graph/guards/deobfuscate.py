@@ -16,6 +16,13 @@ _LEET = str.maketrans(
     {"4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t", "@": "a", "$": "s"}
 )
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w{3,}\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]{2,}")
+_COMMON_WORDS = frozenset(
+    """about all and any are as at be but by can do for from give how if in is it me my
+    no not now of on or our out print reveal rules say send show so system tell that the their
+    them these they this to tool us what when where which who will with you your""".split()
+)
+"""Words so frequent that a payload written backwards almost surely contains one of them."""
 
 
 def _printable_ascii(raw: bytes) -> str | None:
@@ -55,7 +62,8 @@ def variants(text: str) -> list[str]:
 
     Adds: look-alike letters folded, base64/hex payloads decoded, spaced or
     dotted letters joined, leetspeak undone, ROT13 when the text asks for it,
-    and the reversed text when it mentions reading backwards.
+    and the reversed text when it mentions reading backwards and some word
+    of it is a common word spelt backwards.
     """
     out = [text]
     folded = fold_confusables(text)
@@ -70,6 +78,18 @@ def variants(text: str) -> list[str]:
     lowered = folded.lower()
     if "rot13" in lowered or "rot-13" in lowered:
         out.append(codecs.decode(folded, "rot13"))
-    if "backward" in lowered or "reverse" in lowered:
+    if ("backward" in lowered or "reverse" in lowered) and _reads_backwards(lowered):
         out.append(folded[::-1])
     return list(dict.fromkeys(v for v in out if v.strip()))
+
+
+def _reads_backwards(lowered: str) -> bool:
+    """Whether some word of `lowered` is a common word spelt backwards ("lla", "ruoy").
+
+    "Reverse the payment" and "a function that reverses a list" mention reversing
+    without carrying a reversed payload; their reversed reading is letter soup the
+    classifier never saw, and it scored as an attack (issue 9's false blocks).
+    """
+    return any(
+        word not in _COMMON_WORDS and word[::-1] in _COMMON_WORDS for word in _WORD.findall(lowered)
+    )
