@@ -91,9 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         toolkit = build_toolkit(pool, settings, knowledge=knowledge)
         app.state.graph = build_graph(
             model, toolkit, guards=guards, context_max_tokens=settings.context_max_tokens
-        ).compile(
-            checkpointer=checkpointer
-        )
+        ).compile(checkpointer=checkpointer)
         app.state.threads = ThreadStore(pool, lease_seconds=settings.turn_timeout_seconds + 30)
         app.state.approval_flow = ApprovalFlow.for_app(
             app.state.graph, app.state.threads, pool, settings

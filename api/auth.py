@@ -40,6 +40,7 @@ def verify_token(token: str, *, secret: str) -> Principal:
 
     Raises:
         Unauthorized: Bad signature, expired, or missing/invalid claims.
+
     """
     try:
         claims = jwt.decode(

@@ -295,7 +295,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "log_format", "metrics_port", "price_book", "turn_token_budget", "daily_token_budget",
+        "log_format",
+        "metrics_port",
+        "price_book",
+        "turn_token_budget",
+        "daily_token_budget",
         "redis_url",
         mode="before",
     )

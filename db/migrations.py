@@ -45,6 +45,7 @@ async def apply_migrations(conn: psycopg.AsyncConnection) -> list[str]:
 
     Raises:
         MigrationError: A migration failed; it was rolled back and later ones skipped.
+
     """
     applied: list[str] = []
     await conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))

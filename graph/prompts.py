@@ -30,8 +30,7 @@ SYSTEM_PROMPTS: dict[AgentName, str] = {
         "(`transfer_to_returns`); anything else goes back to triage (`transfer_to_triage`). "
         "Large refunds wait for a team member's approval: when `request_refund` reports "
         "`pending_approval`, tell the customer it is being reviewed and do not request it "
-        "again; when it reports the decision, tell them the outcome. "
-        + _COMMON
+        "again; when it reports the decision, tell them the outcome. " + _COMMON
     ),
     "returns": (
         "You are the returns specialist: order status and tracking, returns, exchanges, "

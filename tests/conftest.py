@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,12 +73,20 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh database for this test session, dropped afterwards."""
     name = f"switchboard_test_{uuid.uuid4().hex[:10]}"
-    admin = make_conninfo(postgres_server_url, dbname=conninfo_to_dict(postgres_server_url).get("dbname") or "postgres")
+    admin = make_conninfo(
+        postgres_server_url,
+        dbname=conninfo_to_dict(postgres_server_url).get("dbname") or "postgres",
+    )
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield make_conninfo(postgres_server_url, dbname=name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.OperationalError as error:
+        # Cleanup only: an embedded server that outage tests restarted may drop this
+        # admin connection; a leftover scratch database must not fail the session.
+        warnings.warn(f"could not drop test database {name!r}: {error}", stacklevel=1)
 
 
 # --- The app -------------------------------------------------------------------------

@@ -45,7 +45,7 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:  # noqa: D102
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         schemas = [convert_to_openai_tool(t) for t in tools]
         return self.bind(tools=schemas, **kwargs)
 
@@ -64,7 +64,9 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._next(messages, kwargs.get("tools")))])
+        return ChatResult(
+            generations=[ChatGeneration(message=self._next(messages, kwargs.get("tools")))]
+        )
 
     def _stream(
         self,

@@ -23,7 +23,7 @@ async def readyz(request: Request) -> JSONResponse:
         async with asyncio.timeout(2):
             async with request.app.state.pool.connection() as conn:
                 await conn.execute("SELECT 1")
-    except Exception as error:  # noqa: BLE001 - any failure means not ready
+    except Exception as error:
         return JSONResponse(
             {"status": "unavailable", "database": f"unreachable: {type(error).__name__}"},
             status_code=503,

@@ -198,7 +198,9 @@ async def _owned(threads: ThreadStore, thread_id: str, customer_id: str) -> None
 
 def _public_message(message: object) -> MessagePublic | None:
     if isinstance(message, HumanMessage):
-        return MessagePublic(id=message.id, role="user", agent=None, content=text_of(message.content))
+        return MessagePublic(
+            id=message.id, role="user", agent=None, content=text_of(message.content)
+        )
     if isinstance(message, AIMessage) and not message.tool_calls:
         text = text_of(message.content)
         if text:
@@ -250,7 +252,9 @@ def _sse(
     )
 
 
-async def _until_shutdown(events: AsyncIterator[Event], shutdown: anyio.Event) -> AsyncIterator[Event]:
+async def _until_shutdown(
+    events: AsyncIterator[Event], shutdown: anyio.Event
+) -> AsyncIterator[Event]:
     """Pass events through; on server shutdown, say farewell instead of going silent."""
     iterator = aiter(events)
     while True:
@@ -268,7 +272,9 @@ async def _until_shutdown(events: AsyncIterator[Event], shutdown: anyio.Event) -
         next_event.cancel()
         yield ErrorEvent(
             code="server_restarting",
-            message="The service is restarting. Your reply will be in the conversation when you reload.",
+            message=(
+                "The service is restarting. Your reply will be in the conversation when you reload."
+            ),
         )
         yield DoneEvent()
         return

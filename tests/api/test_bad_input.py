@@ -46,6 +46,7 @@ async def test_message_over_the_limit_is_refused_with_the_limit_named(chat) -> N
     assert response.status_code == 422
     assert "limit is 4000" in response.json()["error"]["message"]
     assert await _history(client, thread_id, headers) == []
+    assert model.seen == []
 
 
 async def test_configured_message_limit_applies(database_url: str, shared_data_dir) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +86,9 @@ async def test_unknown_thread_is_not_found(chat, thread_id: str) -> None:  # typ
     response = await post_message(client, thread_id, "hello", headers)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
-    assert (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).status_code == 404
+    assert (
+        await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
+    ).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -114,3 +117,4 @@ async def test_token_signed_with_another_secret_is_unauthorized(chat) -> None:  
     response = await post_message(client, thread_id, "hi", {"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     assert "Signature" in response.json()["error"]["message"]
+    assert await _history(client, thread_id, good) == []

@@ -110,9 +110,10 @@ async def test_retried_client_message_id_replays_without_running_the_turn_again(
         history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
 
     assert len(model.seen) == 1  # the model ran once
-    assert next(e for e in first if e.event == "message").data == next(
-        e for e in again if e.event == "message"
-    ).data
+    assert (
+        next(e for e in first if e.event == "message").data
+        == next(e for e in again if e.event == "message").data
+    )
     assert again[-1].data == {"replayed": True}
     assert [m["content"] for m in history["messages"]] == ["hello", "Hi, how can I help?"]
 
@@ -141,7 +142,9 @@ async def test_offline_model_routes_and_streams_over_http(settings: Settings) ->
         headers = auth("cust-offline")
         thread_id = await _thread(client, headers)
         events = parse_sse(
-            (await post_message(client, thread_id, "I was charged twice for order 1042", headers)).text
+            (
+                await post_message(client, thread_id, "I was charged twice for order 1042", headers)
+            ).text
         )
 
     assert names(events)[0] == "handoff"

@@ -38,7 +38,9 @@ def test_placeholder_jwt_secret_is_refused_outside_development(database_url: str
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="SWITCHBOARD_JWT_SECRET is a placeholder"):
-        make_settings(database_url, tmp_path, SWITCHBOARD_ENV="production", SWITCHBOARD_JWT_SECRET="changeme")
+        make_settings(
+            database_url, tmp_path, SWITCHBOARD_ENV="production", SWITCHBOARD_JWT_SECRET="changeme"
+        )
     development = make_settings(
         database_url, tmp_path, SWITCHBOARD_ENV="development", SWITCHBOARD_JWT_SECRET="changeme"
     )

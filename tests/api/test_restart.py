@@ -12,7 +12,9 @@ async def test_thread_continues_with_history_and_active_agent_after_restart(
     settings: Settings,
 ) -> None:
     headers = auth("cust-restart")
-    first_model = ScriptedChatModel(replies=[call("transfer_to_returns"), say("Order 1042 is packed.")])
+    first_model = ScriptedChatModel(
+        replies=[call("transfer_to_returns"), say("Order 1042 is packed.")]
+    )
     async with running_app(settings, first_model) as client:
         thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
         await post_message(client, thread_id, "where is order 1042", headers)
@@ -20,7 +22,9 @@ async def test_thread_continues_with_history_and_active_agent_after_restart(
     # A brand-new app (new pool, new graph, new saver) on the same database.
     second_model = ScriptedChatModel(replies=[say("It ships tomorrow.")])
     async with running_app(settings, second_model) as client:
-        events = parse_sse((await post_message(client, thread_id, "when will it ship?", headers)).text)
+        events = parse_sse(
+            (await post_message(client, thread_id, "when will it ship?", headers)).text
+        )
         history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
 
     assert names(events) == ["token", "message", "done"]
@@ -43,7 +47,9 @@ async def test_migrations_are_idempotent_across_restarts(settings: Settings) -> 
 
     async with running_app(settings, ScriptedChatModel()):
         pass
-    pool = await open_pool(settings.database_url or "", min_size=1, max_size=1, prepare_threshold=None)
+    pool = await open_pool(
+        settings.database_url or "", min_size=1, max_size=1, prepare_threshold=None
+    )
     async with pool.connection() as conn:
         assert await apply_migrations(conn) == []
         cursor = await conn.execute("SELECT version FROM switchboard.schema_migrations ORDER BY 1")

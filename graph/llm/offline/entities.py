@@ -113,9 +113,7 @@ _INVOICE_BY_WORD = re.compile(
     r"\binvoice\s*(?:no\.?|number|nr\.?|id)?\s*[:#]?\s*(?P<id>\d{3,})\b", re.IGNORECASE
 )
 # The store's RMA numbers are RMA-<order>-<n> (db/seed.py, tools/store.py): keep the suffix.
-_RMA = re.compile(
-    r"\bRMA[-\s#]?(?P<id>(?=[A-Z0-9]*\d)[A-Z0-9]{3,}(?:-\d{1,3})?)\b", re.IGNORECASE
-)
+_RMA = re.compile(r"\bRMA[-\s#]?(?P<id>(?=[A-Z0-9]*\d)[A-Z0-9]{3,}(?:-\d{1,3})?)\b", re.IGNORECASE)
 _PHONE = re.compile(
     r"(?:\+\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"  # 555-123-4567, (555) 123 4567
     r"|\+\d[\d\s().-]{7,}\d"  # +44 20 7946 0958
