@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -95,6 +96,10 @@ def _indicators(text: str) -> np.ndarray:
     return np.asarray(hits, dtype=np.float32)
 
 
+SCORE_CACHE_SIZE = 4096
+"""Texts whose injection score `score_many` remembers (tool-result passages repeat)."""
+
+
 class InjectionDetector:
     """Score how likely a text tries to override instructions, extract the prompt or abuse tools."""
 
@@ -111,6 +116,8 @@ class InjectionDetector:
         self._lock = threading.Lock()
         self._tfidf: TfidfVectorizer | None = None
         self._clf: LogisticRegression | None = None
+        self._scores: OrderedDict[str, float] = OrderedDict()
+        self._score_lock = threading.Lock()
 
     # --- training -------------------------------------------------------------
     def fit(self, corpus: list[LabelledMessage] | None = None) -> InjectionDetector:
@@ -119,6 +126,8 @@ class InjectionDetector:
             if self._clf is not None and corpus is None:
                 return self
             rows = corpus if corpus is not None else load_corpus(TRAIN_FILE)
+            with self._score_lock:
+                self._scores.clear()  # scores of the previous model
             texts = [fold_confusables(r.text) for r in rows]
             tfidf = TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True
@@ -176,24 +185,46 @@ class InjectionDetector:
         return float(probs.max())
 
     def score_many(self, texts: list[str]) -> list[float]:
-        """Score several independent texts (e.g. the fields of a tool result) in one batch."""
+        """Score several independent texts (e.g. the fields of a tool result) in one batch.
+
+        Scores are cached per text: tool results repeat the same passages (help-center
+        articles, policy notes) turn after turn, and embedding them again was most of a
+        turn's CPU time (`bench/turns.py`).
+        """
         if not texts:
             return []
         if self._clf is None:
             self.fit()
         assert self._clf is not None
-        readings: list[str] = []
-        owner: list[int] = []
-        for i, t in enumerate(texts):
-            for v in variants(t):
-                readings.append(v)
-                owner.append(i)
-        vectors = self.embedder.embed(readings)
-        probs = self._clf.predict_proba(self._features(readings, vectors))[:, 1]
-        best = [0.0] * len(texts)
-        for i, p in zip(owner, probs, strict=True):
-            best[i] = max(best[i], float(p))
-        return best
+        missing = list(dict.fromkeys(t for t in texts if self._cached_score(t) is None))
+        if missing:
+            readings: list[str] = []
+            owner: list[int] = []
+            for i, t in enumerate(missing):
+                for v in variants(t):
+                    readings.append(v)
+                    owner.append(i)
+            vectors = self.embedder.embed(readings)
+            probs = self._clf.predict_proba(self._features(readings, vectors))[:, 1]
+            best = [0.0] * len(missing)
+            for i, p in zip(owner, probs, strict=True):
+                best[i] = max(best[i], float(p))
+            for text, score in zip(missing, best, strict=True):
+                self._remember_score(text, score)
+        return [self._cached_score(t) or 0.0 for t in texts]
+
+    def _cached_score(self, text: str) -> float | None:
+        with self._score_lock:
+            score = self._scores.get(text)
+            if score is not None:
+                self._scores.move_to_end(text)
+            return score
+
+    def _remember_score(self, text: str, score: float) -> None:
+        with self._score_lock:
+            self._scores[text] = score
+            while len(self._scores) > SCORE_CACHE_SIZE:
+                self._scores.popitem(last=False)
 
     def scan(self, prompt: str) -> tuple[str, bool, float]:
         """Scan like an llm-guard input scanner: `(prompt, is_valid, risk_score)`."""
