@@ -15,7 +15,15 @@ from sse_starlette import EventSourceResponse
 
 from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, DailyBudgetExceeded, NotFound
-from api.events import DoneEvent, ErrorEvent, Event, TokenEvent, event_from_payload, event_payload
+from api.events import (
+    DoneEvent,
+    ErrorEvent,
+    Event,
+    GuardEvent,
+    TokenEvent,
+    event_from_payload,
+    event_payload,
+)
 from api.observability.logs import thread_id_var, trace_id_var
 from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
@@ -23,6 +31,7 @@ from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, Threa
 from api.thread_store import ThreadStore, caller_identity
 from api.turns import pending_approvals, run_turn, text_of, thread_config
 from graph.context import SupportContext
+from tools.audit import AuditLog
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +161,8 @@ async def post_message(
                 if not isinstance(event, TokenEvent):
                     recorded.append({"event": event.event, "data": event_payload(event)})
                 queue.put_nowait(event)
+                if isinstance(event, GuardEvent):
+                    await _audit_guard(request, context, event)
         finally:
             try:
                 await threads.finish_turn(
@@ -189,6 +200,23 @@ async def _within_daily_budget(
             "tomorrow, or contact us another way if it is urgent.",
             headers={"Retry-After": str(seconds_until_utc_midnight())},
         )
+
+
+async def _audit_guard(request: Request, context: SupportContext, event: GuardEvent) -> None:
+    """Append a guard trip to the audit trail: which scanner, what it did, never the text."""
+    try:
+        await AuditLog(request.app.state.pool).append(
+            actor=context.customer_id,
+            actor_role=context.role,
+            tool=f"guard:{event.stage}:{event.scanner}",
+            arguments={},
+            outcome=event.action,
+            duration_ms=0,
+            thread_id=context.thread_id,
+            request_id=context.request_id,
+        )
+    except Exception:  # the audit row must never break the turn; it is logged instead
+        logger.exception("could not audit a guard trip on thread %s", context.thread_id)
 
 
 async def _owned(threads: ThreadStore, thread_id: str, customer_id: str) -> None:
