@@ -86,7 +86,7 @@ class _DroppedStream(Exception):
     """Raised inside a streaming body: uvicorn then closes the connection mid-response."""
 
 
-def _stream(reply: Reply, model: str) -> Iterator[str]:
+def _stream(reply: Reply, model: str, *, include_usage: bool = False) -> Iterator[str]:
     base = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -112,6 +112,9 @@ def _stream(reply: Reply, model: str) -> Iterator[str]:
         raise _DroppedStream
     done = base | {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
     yield f"data: {json.dumps(done)}\n\n"
+    if include_usage:  # what OpenAI sends for stream_options={"include_usage": true}
+        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        yield f"data: {json.dumps(base | {'choices': [], 'usage': usage})}\n\n"
     yield "data: [DONE]\n\n"
 
 
@@ -140,7 +143,11 @@ def openai_server(replies: list[Reply]) -> Iterator[OpenAIServer]:
                 headers=headers,
             )
         if body.get("stream"):
-            return StreamingResponse(_stream(reply, body["model"]), media_type="text/event-stream")
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            return StreamingResponse(
+                _stream(reply, body["model"], include_usage=include_usage),
+                media_type="text/event-stream",
+            )
         return JSONResponse(_completion(reply, body["model"]))
 
     app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])

@@ -89,6 +89,8 @@ def _provider_model(spec: str, settings: Settings) -> BaseChatModel:
         kwargs["timeout"] = httpx.Timeout(
             settings.model_timeout_seconds, connect=settings.model_connect_timeout_seconds
         )
+        # Streamed replies report token usage only when asked to (cost metrics, budgets).
+        kwargs["stream_usage"] = True
         if settings.openai_base_url:
             kwargs["base_url"] = settings.openai_base_url
         if settings.openai_api_key:

@@ -66,6 +66,8 @@ async def test_openai_compatible_server_drives_the_graph_through_the_real_client
     assert result["active_agent"] == "billing"
     assert result["messages"][-1].content == "Your refund is being processed."
     assert result["messages"][-1].name == "billing"
+    # Streamed replies carry token usage (stream_usage): cost and budgets see real counts.
+    assert result["messages"][-1].usage_metadata["total_tokens"] == 15
     # The real client sent our tools in OpenAI's wire format.
     sent = [t["function"]["name"] for t in server.requests[0]["tools"]]
     assert sent == ["transfer_to_billing", "transfer_to_returns"]
