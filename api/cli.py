@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from api.settings import Settings, get_settings
 
@@ -140,22 +142,29 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _migrate(settings: Settings) -> int:
+@asynccontextmanager
+async def _cli_pool(settings: Settings, *, max_size: int = 1) -> AsyncIterator[Any]:
+    """Open a small pool to the configured (or embedded) database for one command."""
     from api.app import resolve_database_url
-    from db.migrations import apply_migrations
     from db.pool import open_pool
 
     pool = await open_pool(
         await resolve_database_url(settings),
         min_size=1,
-        max_size=1,
+        max_size=max_size,
         prepare_threshold=settings.db_prepare_threshold,
     )
     try:
-        async with pool.connection() as conn:
-            applied = await apply_migrations(conn)
+        yield pool
     finally:
         await pool.close()
+
+
+async def _migrate(settings: Settings) -> int:
+    from db.migrations import apply_migrations
+
+    async with _cli_pool(settings) as pool, pool.connection() as conn:
+        applied = await apply_migrations(conn)
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
     return 0
 
@@ -163,25 +172,14 @@ async def _migrate(settings: Settings) -> int:
 async def _demo_customers(settings: Settings) -> int:
     import json
 
-    from api.app import resolve_database_url
     from db.migrations import apply_migrations
-    from db.pool import open_pool
     from db.seed import demo_customer_summaries, seed_demo_store
 
-    pool = await open_pool(
-        await resolve_database_url(settings),
-        min_size=1,
-        max_size=1,
-        prepare_threshold=settings.db_prepare_threshold,
-    )
-    try:
-        async with pool.connection() as conn:
-            await apply_migrations(conn)
-            if settings.is_development:
-                await seed_demo_store(conn)  # what `make run` would load on start
-            customers = await demo_customer_summaries(conn)
-    finally:
-        await pool.close()
+    async with _cli_pool(settings) as pool, pool.connection() as conn:
+        await apply_migrations(conn)
+        if settings.is_development:
+            await seed_demo_store(conn)  # what `make run` would load on start
+        customers = await demo_customer_summaries(conn)
     print(json.dumps(customers, indent=2))
     return 0
 
@@ -191,18 +189,10 @@ async def _prune_checkpoints(
 ) -> int:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-    from api.app import resolve_database_url
     from db.checkpoints import checkpoint_usage, prunable_threads, prune_checkpoints
-    from db.pool import open_pool
 
-    pool = await open_pool(
-        await resolve_database_url(settings),
-        min_size=1,
-        max_size=2,
-        prepare_threshold=settings.db_prepare_threshold,
-    )
-    try:
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+    async with _cli_pool(settings, max_size=2) as pool:
+        saver = AsyncPostgresSaver(pool)
         await saver.setup()
         async with pool.connection() as conn:
             before = await checkpoint_usage(conn)
@@ -212,17 +202,11 @@ async def _prune_checkpoints(
                 return 0
             threads = await prune_checkpoints(saver, conn, older_than_days=older_than_days)
             after = await checkpoint_usage(conn)
-    finally:
-        await pool.close()
     print(
         f"pruned {len(threads)} thread(s): {before.checkpoints} -> {after.checkpoints} "
         f"checkpoints, {before.bytes} -> {after.bytes} bytes of checkpoint data"
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def _eval(argv: list[str]) -> int:
@@ -233,3 +217,7 @@ def _eval(argv: list[str]) -> int:
         sys.path.insert(0, str(Path.cwd()))
         from evals.runner import main as run_eval
     return run_eval(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
