@@ -26,8 +26,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.settings import Settings
 from api.thread_store import ThreadStore, TurnStatus
-from api.turns import text_of, thread_config
+from api.turns import thread_config
 from graph.context import SupportContext
+from graph.messages import text_of
 from tools.approvals import ApprovalStore
 from tools.audit import AuditLog
 from tools.errors import ToolError

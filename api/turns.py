@@ -26,6 +26,7 @@ from api.events import (
 from api.observability.callbacks import TokenBudgetExceeded
 from graph.context import SupportContext
 from graph.handoffs import handoff_target
+from graph.messages import text_of
 
 if TYPE_CHECKING:
     from api.observability.service import TurnObserver
@@ -34,17 +35,6 @@ logger = logging.getLogger(__name__)
 
 RECURSION_LIMIT = 30
 """Graph steps per turn; a model stuck calling tools ends with an error event."""
-
-
-def text_of(content: Any) -> str:
-    """Return the text of a message's content (a string or provider content blocks)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
-        )
-    return ""
 
 
 def thread_config(thread_id: str) -> dict:

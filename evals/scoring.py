@@ -10,11 +10,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, ToolMessage
 
 from api.events import GuardEvent, HandoffEvent
-from api.turns import text_of
 from evals.dataset import Case
 from evals.harness import Conversation, EvalService
 from evals.store_facts import foreign_markers, store_orders
 from graph.handoffs import handoff_target
+from graph.messages import text_of
 
 DECLINE = re.compile(
     r"outside what I can help|can(?:no|')t help with (?:that|this)|not able to help with that|"

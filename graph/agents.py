@@ -28,6 +28,7 @@ from graph.guards import Guards
 from graph.handoffs import handoff_target
 from graph.llm.errors import StreamInterruptedError
 from graph.llm.fallback import START_AT
+from graph.messages import text_of
 from graph.state import AgentName, SupportState
 from graph.window import DEFAULT_CONTEXT_MAX_TOKENS, fit_to_budget
 
@@ -142,17 +143,6 @@ def build_agent(
     )
     graph.add_edge("tools", "model")
     return graph.compile(name=name)
-
-
-def text_of(content: object) -> str:
-    """Return the text of message content (a string or provider content blocks)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
-        )
-    return ""
 
 
 def _as_message(chunk: AIMessageChunk | None) -> AIMessage:

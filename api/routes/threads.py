@@ -29,8 +29,9 @@ from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
 from api.thread_store import ThreadStore, caller_identity
-from api.turns import pending_approvals, run_turn, text_of, thread_config
+from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
+from graph.messages import text_of
 from tools.audit import AuditLog
 
 logger = logging.getLogger(__name__)
