@@ -16,7 +16,6 @@ Guard trips reach the API as `custom` stream events: `{"kind": "guard", ...}`.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,13 +29,12 @@ from langgraph.types import Command
 
 from graph.context import SupportContext
 from graph.guards import Guards, GuardTrip, OutputContext, Vault, restore
+from graph.guards.pii import parse_placeholder
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, SupportState
 
 WITHHELD = "[message withheld by the safety check]"
 """What the history keeps of a blocked message: never the raw text."""
-
-_PLACEHOLDER = re.compile(r"^\[([A-Z_]+)_(\d+)\]$")
 
 RESTORABLE_LABELS = frozenset({"EMAIL", "PHONE"})
 """PII a tool may legitimately need back (contact details). Card numbers, IBANs,
@@ -46,26 +44,16 @@ so their values are never kept, not even in the vault."""
 
 def restorable(values: dict[str, str]) -> dict[str, str]:
     """Keep the vault entries whose kind a tool may need restored."""
-    kept = {}
-    for placeholder, value in values.items():
-        match = _PLACEHOLDER.match(placeholder)
-        if match and match.group(1) in RESTORABLE_LABELS:
-            kept[placeholder] = value
-    return kept
+    return {
+        placeholder: value
+        for placeholder, value in values.items()
+        if (parsed := parse_placeholder(placeholder)) and parsed[0] in RESTORABLE_LABELS
+    }
 
 
 def vault_from_state(state: SupportState | dict) -> Vault:
     """Rebuild the thread's PII vault from its checkpointed `pii_vault` values."""
-    vault = Vault()
-    for placeholder, value in (state.get("pii_vault") or {}).items():
-        match = _PLACEHOLDER.match(placeholder)
-        if not match:
-            continue
-        label, number = match.group(1), int(match.group(2))
-        vault.values[placeholder] = value
-        vault._by_value[(label, value)] = placeholder
-        vault._counts[label] = max(vault._counts.get(label, 0), number)
-    return vault
+    return Vault.from_values(state.get("pii_vault") or {})
 
 
 def emit(payload: dict[str, Any]) -> None:

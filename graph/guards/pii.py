@@ -46,6 +46,14 @@ MASKED_IN_OUTPUT = frozenset({"CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"})
 """Entities the reply never shows in full: only the last four characters survive."""
 
 _PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|IBAN|SSN|NINO|IP)_(\d+)\]")
+
+
+def parse_placeholder(placeholder: str) -> tuple[str, int] | None:
+    """Return `(label, number)` of a placeholder such as `[EMAIL_1]`, else None."""
+    match = _PLACEHOLDER.fullmatch(placeholder)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
 _PRIORITY = {"CREDIT_CARD": 6, "IBAN_CODE": 6, "US_SSN": 5, "UK_NINO": 5, "EMAIL_ADDRESS": 4}
 
 
@@ -192,6 +200,23 @@ class Vault:
     _by_value: dict[tuple[str, str], str] = field(default_factory=dict)
     _counts: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_values(cls, values: dict[str, str]) -> Vault:
+        """Rebuild a vault from its `values` (e.g. those kept in a checkpoint).
+
+        Known values keep their placeholders; new values get fresh numbers.
+        """
+        vault = cls()
+        for placeholder, value in values.items():
+            parsed = parse_placeholder(placeholder)
+            if parsed is None:
+                continue
+            label, number = parsed
+            vault.values[placeholder] = value
+            vault._by_value[(label, value)] = placeholder
+            vault._counts[label] = max(vault._counts.get(label, 0), number)
+        return vault
 
     def placeholder_for(self, label: str, value: str) -> str:
         """Return the placeholder of `value`, creating `[LABEL_n]` on first sight."""
