@@ -13,11 +13,22 @@ from graph.llm import build_chat_model
 from graph.llm.errors import ModelConfigError
 from graph.llm.fallback import FallbackChatModel
 from tests.conftest import make_settings
-from tests.openai_server import Reply, openai_server
+from tests.openai_server import OpenAIServer, Reply, openai_server
 
 
 def _settings(tmp_path: Path, **env: object):  # type: ignore[no-untyped-def]
     return make_settings("postgresql://unused", tmp_path, **env)
+
+
+def _graph_on(server: OpenAIServer, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The support graph on `openai:test-model` served by the loopback `server`."""
+    settings = _settings(
+        tmp_path,
+        SWITCHBOARD_MODEL="openai:test-model",
+        OPENAI_BASE_URL=server.base_url,
+        OPENAI_API_KEY="sk-loopback",
+    )
+    return build_graph(build_chat_model(settings)).compile(checkpointer=InMemorySaver())
 
 
 def test_offline_is_the_default_model(tmp_path: Path) -> None:
@@ -51,13 +62,7 @@ async def test_openai_compatible_server_drives_the_graph_through_the_real_client
 ) -> None:
     replies = [Reply(tool="transfer_to_billing"), Reply(text="Your refund is being processed.")]
     with openai_server(replies) as server:
-        settings = _settings(
-            tmp_path,
-            SWITCHBOARD_MODEL="openai:test-model",
-            OPENAI_BASE_URL=server.base_url,
-            OPENAI_API_KEY="sk-loopback",
-        )
-        graph = build_graph(build_chat_model(settings)).compile(checkpointer=InMemorySaver())
+        graph = _graph_on(server, tmp_path)
         result = await graph.ainvoke(
             {"messages": [("user", "I want a refund")]},
             {"configurable": {"thread_id": "t-openai"}},
@@ -75,13 +80,7 @@ async def test_openai_compatible_server_drives_the_graph_through_the_real_client
 
 async def test_a_failing_provider_falls_back_to_the_offline_model(tmp_path: Path) -> None:
     with openai_server([Reply(error=500), Reply(error=500)]) as server:
-        settings = _settings(
-            tmp_path,
-            SWITCHBOARD_MODEL="openai:test-model",
-            OPENAI_BASE_URL=server.base_url,
-            OPENAI_API_KEY="sk-loopback",
-        )
-        graph = build_graph(build_chat_model(settings)).compile(checkpointer=InMemorySaver())
+        graph = _graph_on(server, tmp_path)
         result = await graph.ainvoke(
             {"messages": [("user", "I was charged twice for order 1042")]},
             {"configurable": {"thread_id": "t-fallback"}},
