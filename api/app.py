@@ -17,6 +17,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
+from api.heap import freeze_startup_heap
 from api.limits import AbuseLimitMiddleware, RateLimiter
 from api.observability.metrics_server import serve_metrics
 from api.observability.middleware import ObservabilityMiddleware
@@ -101,6 +102,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.turn_tasks = set()
         app.state.background_tasks = set()
         metrics_server = await serve_metrics(observability, settings)
+        freeze_startup_heap()
         logger.info("Switchboard ready (model=%s)", settings.model)
         yield
         sweeper.cancel()

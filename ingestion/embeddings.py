@@ -11,16 +11,16 @@ import asyncio
 import logging
 import os
 import threading
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ingestion.query_encoders import QueryEncoder, build_query_encoder
+
 if TYPE_CHECKING:
-    import torch
     from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class LocalEmbedder:
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
-        self._query_encoder: Callable[[str], np.ndarray] | None = None
+        self._query_encoder: QueryEncoder | None = None
         self._query_encoder_ready = False
 
     @property
@@ -88,91 +88,20 @@ class LocalEmbedder:
     @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, lives forever
     def _embed_query_cached(self, text: str) -> np.ndarray:
         with _intra_op_threads(QUERY_THREADS):
-            encoder = self._traced_query_encoder()
+            encoder = self.query_encoder()
             vector = encoder(text) if encoder is not None else self.embed([text])[0]
         vector.setflags(write=False)  # shared between callers
         return vector
 
-    def _traced_query_encoder(self) -> Callable[[str], np.ndarray] | None:
+    def query_encoder(self) -> QueryEncoder | None:
+        """Return the fast single-text encoder (`ingestion.query_encoders`), built on first use."""
         if not self._query_encoder_ready:
             model = self.model
             with self._lock:
                 if not self._query_encoder_ready:
-                    self._query_encoder = _trace_query_encoder(model)
+                    self._query_encoder = build_query_encoder(model, threads=QUERY_THREADS)
                     self._query_encoder_ready = True
         return self._query_encoder
-
-
-class _TracedQueryEncoder:
-    """One text through a frozen TorchScript graph of transformer, mean pooling and L2 norm."""
-
-    def __init__(self, model: SentenceTransformer, graph: torch.jit.ScriptModule) -> None:
-        self._model = model
-        self._graph = graph
-
-    def __call__(self, text: str) -> np.ndarray:
-        import torch
-
-        features = self._model.preprocess([text])  # the model's own tokenisation and truncation
-        with torch.inference_mode():
-            vector = self._graph(
-                features["input_ids"], features["attention_mask"], features["token_type_ids"]
-            )[0]
-        return np.asarray(vector.numpy(), dtype=np.float32)
-
-
-def _trace_query_encoder(model: SentenceTransformer) -> _TracedQueryEncoder | None:
-    """Trace the model for single queries, or return `None` to use `encode` instead.
-
-    `SentenceTransformer.encode` spends about a third of a one-sentence call in
-    Python (module dispatch, feature dicts, BERT's eager attention-mask code); a
-    frozen trace of the same weights does the same arithmetic without it. The
-    trace is checked against `encode` on texts of other lengths before use.
-    """
-    import torch
-
-    if [type(module).__name__ for module in model] != ["Transformer", "Pooling", "Normalize"]:
-        return None
-    if getattr(model[1], "pooling_mode", None) != "mean":
-        return None
-    auto_model: Any = model[0].auto_model
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.auto_model = auto_model
-
-        def forward(
-            self,
-            input_ids: torch.Tensor,
-            attention_mask: torch.Tensor,
-            token_type_ids: torch.Tensor,
-        ) -> torch.Tensor:
-            hidden = self.auto_model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
-
-    try:
-        probe = model.preprocess(["Where is the refund for order 1042?"])
-        inputs = (probe["input_ids"], probe["attention_mask"], probe["token_type_ids"])
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TracerWarnings about shapes; checked below
-            traced = torch.jit.trace(MeanPooled().eval(), inputs, check_trace=False)
-            graph = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
-        encoder = _TracedQueryEncoder(model, graph)
-        longer = "A longer question, with INV-1042-R1 and $6.95, to vary the length. " * 3
-        for text in ("ok", longer):
-            expected = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
-            if not np.allclose(encoder(text), expected, atol=1e-5):
-                logger.warning("Traced query encoder disagrees with encode(); not using it")
-                return None
-    except Exception:  # an optimisation only: any failure falls back to `encode`
-        logger.warning("Could not trace the query encoder; using encode()", exc_info=True)
-        return None
-    return encoder
 
 
 @contextmanager

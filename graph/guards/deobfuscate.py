@@ -6,6 +6,7 @@ import base64
 import binascii
 import codecs
 import re
+import unicodedata
 
 from graph.guards.invisible import fold_confusables
 
@@ -67,7 +68,7 @@ def variants(text: str) -> list[str]:
     """
     out = [text]
     folded = fold_confusables(text)
-    if folded != text:
+    if _folding_changes_latin_letters(text, folded):
         out.append(folded)
     out += decoded_blobs(folded)
     collapsed = _SPACED.sub(_collapse_spaced, folded)
@@ -81,6 +82,22 @@ def variants(text: str) -> list[str]:
     if ("backward" in lowered or "reverse" in lowered) and _reads_backwards(lowered):
         out.append(folded[::-1])
     return list(dict.fromkeys(v for v in out if v.strip()))
+
+
+def _folding_changes_latin_letters(text: str, folded: str) -> bool:
+    """Whether the folded reading is worth a scan of its own.
+
+    Not when folding only changed punctuation or width ("，" → ","), and not for
+    text without a Latin letter: Russian or Greek written in its own alphabet is
+    not a homoglyph trick, and its folded reading is letter soup.
+    """
+    if _alnum(folded) == _alnum(text):
+        return False
+    return any("LATIN" in unicodedata.name(c, "") for c in text if c.isalpha())
+
+
+def _alnum(text: str) -> str:
+    return "".join(c for c in text if c.isalnum())
 
 
 def _reads_backwards(lowered: str) -> bool:

@@ -41,6 +41,8 @@ ENTITY_LABELS = {
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "BE", "ES", "IT", "IE", "CH", "AT", "PT", "CA", "AU")
 """Regions tried for numbers written without a country code, in this order."""
+MIN_PHONE_DIGITS = 7
+"""Shorter digit runs are order numbers, amounts or dates, never phone numbers."""
 
 MASKED_IN_OUTPUT = frozenset({"CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"})
 """Entities the reply never shows in full: only the last four characters survive."""
@@ -138,13 +140,15 @@ class PhoneNumbersRecognizer(EntityRecognizer):
     ) -> list[RecognizerResult]:
         """Return phone matches; valid numbers score 0.9, well-formatted possible ones 0.6."""
         found: dict[tuple[int, int], RecognizerResult] = {}
+        if sum(c.isdigit() for c in text) < MIN_PHONE_DIGITS:
+            return []  # no number to find: skip 14 regions' matchers (most messages)
         for region in self.regions:
             # POSSIBLE accepts reserved fictional ranges such as (555) 010-1234 too.
             for match in phonenumbers.PhoneNumberMatcher(
                 text, region, leniency=phonenumbers.Leniency.POSSIBLE
             ):
                 raw = match.raw_string
-                if sum(c.isdigit() for c in raw) < 7 or _DATE_LIKE.match(raw):
+                if sum(c.isdigit() for c in raw) < MIN_PHONE_DIGITS or _DATE_LIKE.match(raw):
                     continue
                 if _DIGITS_BEFORE.search(text[: match.start]):
                     continue  # the tail of a longer number or of an id such as INV-2024-00871

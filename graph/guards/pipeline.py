@@ -57,7 +57,9 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
     Raises `GuardConfigError` for unusable settings (and `GuardModelUnavailable`
     for a missing model when `require_models` is set).
     """
-    from llm_guard.input_scanners import BanSubstrings, InvisibleText, Regex, Secrets
+    from llm_guard.input_scanners import BanSubstrings, InvisibleText, Regex
+
+    from graph.guards.secrets import InMemorySecrets
 
     started = time.perf_counter()
     if embedder is None:
@@ -70,7 +72,7 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
     injection = InjectionDetector(
         embedder, threshold=config.injection_threshold, cache_dir=config.cache_dir
     ).fit()
-    secrets = Secrets()
+    secrets = InMemorySecrets()
 
     banned = []
     if config.banned_substrings:

@@ -32,3 +32,15 @@ def test_heldout_detection_and_false_positive_rate(guards: Guards) -> None:
     benign = [f for f, r in zip(flagged, rows, strict=True) if not r.label]
     assert sum(attacks) / len(attacks) >= MIN_DETECTION
     assert sum(benign) / len(benign) <= MAX_FALSE_POSITIVES
+
+
+def test_single_message_scores_equal_the_batch_classifier(guards: Guards) -> None:
+    """`score` (hand-rolled dot product, one message) agrees with sklearn's `predict_proba`."""
+    rows = load_corpus(HELDOUT_FILE)
+    texts = [r.text for r in rows]
+    detector = guards.injection
+    batch = detector.score_many(texts)
+    single = [detector.score(t) for t in texts]
+    assert max(abs(a - b) for a, b in zip(single, batch, strict=True)) < 1e-4
+    flagged_single = [s >= detector.threshold for s in single]
+    assert flagged_single == [s >= detector.threshold for s in batch]

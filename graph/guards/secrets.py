@@ -1,0 +1,169 @@
+"""llm-guard's `Secrets` scanner, run in memory with its settings loaded once.
+
+llm-guard 0.3.16's `Secrets.scan` writes every message to a temporary file and
+re-configures detect-secrets' process-wide settings around each call
+(`transient_settings`: ~80 plugins re-imported from their files, caches busted).
+That costs ~4 ms per call, it was the largest single cost of a chat turn (the
+output guard scans each released sentence), and the global reconfiguration is not
+safe when two scans run in two threads at once.
+
+`InMemorySecrets` keeps llm-guard's detector set, filters and redaction, configures
+detect-secrets once at start-up, snapshots the plugins and filters, and scans the
+message's lines in memory the way `detect_secrets.core.scan.scan_file` scans a file
+(the same line filters, plugins, secret and context filters, the same transformer
+passes). `tests/guards/test_secrets.py` checks that both scanners agree.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from detect_secrets.core.potential_secret import PotentialSecret
+from detect_secrets.core.scan import MAX_LINE_LENGTH, MIN_LINE_LENGTH
+from detect_secrets.plugins.base import RegexBasedDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+from detect_secrets.settings import (
+    cache_bust,
+    configure_settings_from_baseline,
+    get_filters,
+    get_plugins,
+)
+from detect_secrets.transformers import get_transformed_file
+from detect_secrets.util.code_snippet import get_code_snippet
+from detect_secrets.util.inject import call_function_with_arguments
+from llm_guard.input_scanners.secrets import REDACT_ALL, Secrets
+from presidio_anonymizer.core.text_replace_builder import TextReplaceBuilder
+
+# detect-secrets has filters that look at the file name; llm-guard's temporary file
+# has no extension, so neither does ours (file type "other", like llm-guard's).
+_FILENAME = "message"
+_configure_lock = threading.Lock()
+
+
+class _NamedText(io.StringIO):
+    """The message as the named text file detect-secrets' transformers expect."""
+
+    name = _FILENAME
+
+
+class InMemorySecrets(Secrets):
+    """`llm_guard.input_scanners.Secrets` with the same results, without the per-call setup."""
+
+    def __init__(self, *, redact_mode: str = REDACT_ALL) -> None:
+        super().__init__(redact_mode=redact_mode)
+        with _configure_lock:
+            cache_bust()
+            configure_settings_from_baseline(self._detect_secrets_config)
+            self._plugins = list(get_plugins())
+            filters = list(get_filters())
+        self._line_filters = [f for f in filters if "line" in f.injectable_variables]
+        self._secret_filters = [f for f in filters if "secret" in f.injectable_variables]
+        self._context_filters = [f for f in filters if "context" in f.injectable_variables]
+
+    def scan(self, prompt: str) -> tuple[str, bool, float]:
+        """Scan like llm-guard: return (text with secrets replaced, is_valid, risk score)."""
+        if prompt.strip() == "":
+            return prompt, True, -1.0
+        found = list(self.find(prompt))
+        if not found:
+            return prompt, True, -1.0
+        builder = TextReplaceBuilder(original_text=prompt)
+        for secret in found:
+            start = prompt.find(secret.secret_value)
+            end = start + len(secret.secret_value)
+            builder.replace_text_get_insertion_index(
+                self.redact_value(builder.get_text_in_position(start, end), self._redact_mode),
+                start,
+                end,
+            )
+        return builder.output_text, False, 1.0
+
+    def find(self, text: str) -> Iterator[PotentialSecret]:
+        """Yield the secrets detect-secrets reports for `text` (llm-guard's detector set)."""
+        raw_lines = text.splitlines(keepends=True)
+        # scan_file: the plain (or config-transformed) lines first, then, only when they
+        # held nothing, the eager transformers' reading.
+        for eager in (False, True):
+            lines = get_transformed_file(_NamedText(text), use_eager_transformers=eager)
+            if not lines:
+                if eager:
+                    return
+                lines = raw_lines
+            hits = [s for s in self._scan_lines(lines, raw_lines) if s.secret_value is not None]
+            if hits:
+                yield from hits
+                return
+
+    def _scan_lines(self, lines: list[str], raw_lines: list[str]) -> Iterator[PotentialSecret]:
+        for number, line in enumerate(lines, start=1):
+            line = line.strip()
+            if len(line) < MIN_LINE_LENGTH or len(line) > MAX_LINE_LENGTH:
+                continue
+            context = get_code_snippet(lines=lines, line_number=number)
+            raw_context = get_code_snippet(lines=raw_lines, line_number=number)
+            if self._filtered(self._line_filters, filename=_FILENAME, line=line, context=context):
+                continue
+            for plugin in self._plugins:
+                if isinstance(plugin, PrivateKeyDetector):
+                    secrets = self._private_keys(plugin, raw_lines, number, line, context)
+                else:
+                    secrets = call_function_with_arguments(
+                        plugin.analyze_line,
+                        filename=_FILENAME,
+                        line=line,
+                        line_number=number,
+                        context=context,
+                        raw_context=raw_context,
+                    )
+                for secret in secrets or ():
+                    keep = not self._filtered(
+                        self._secret_filters,
+                        filename=_FILENAME,
+                        secret=secret.secret_value,
+                        plugin=plugin,
+                        line=line,
+                    ) and not self._filtered(
+                        self._context_filters,
+                        filename=_FILENAME,
+                        secret=secret.secret_value,
+                        plugin=plugin,
+                        line=line,
+                        context=context,
+                    )
+                    if keep:
+                        yield secret
+
+    @staticmethod
+    def _private_keys(
+        plugin: PrivateKeyDetector, raw_lines: list[str], number: int, line: str, context: Any
+    ) -> set[PotentialSecret]:
+        """Run the key detector on the line, then, once per message, on the whole text.
+
+        Upstream reads the file a second time (a key spans lines) and remembers the file
+        name in the plugin; a long-lived plugin instance cannot remember, so the
+        whole-message match runs for the first scanned line instead.
+        """
+        found = RegexBasedDetector.analyze_line(
+            plugin, filename=_FILENAME, line=line, line_number=number, context=context
+        )
+        text = "".join(raw_lines)
+        if found or number != 1 or not 0 < len(text) < PrivateKeyDetector.MAX_FILE_SIZE:
+            return found
+        whole = RegexBasedDetector.analyze_line(
+            plugin, filename=_FILENAME, line=text, line_number=1, context=context
+        )
+        return plugin._get_updated_secrets(found_secrets=whole, file_content=text)
+
+    @staticmethod
+    def _filtered(filters: list[Any], **kwargs: Any) -> bool:
+        """Apply detect-secrets' `_is_filtered_out`: a filter that does not fit is skipped."""
+        for filter_fn in filters:
+            try:
+                if call_function_with_arguments(filter_fn, **kwargs):
+                    return True
+            except TypeError:
+                continue
+        return False

@@ -1,0 +1,209 @@
+"""Fast single-query encoders for the bundled MiniLM model.
+
+Every chat turn embeds its user message (intent, injection guard, retrieval), one
+short text at a time. `SentenceTransformer.encode` spends about a third of such a
+call in Python (module dispatch, feature dicts, BERT's eager attention-mask code).
+Two faster paths compute the same vectors from the same weights:
+
+1. ONNX Runtime: the model (transformer, mean pooling, L2 norm) exported to ONNX
+   and fused by onnxruntime's BERT optimizer (attention, layer norm, GELU).
+   Measured on this project's 2-core box: 4.4 ms for a 10-token message against
+   8.4 ms for the TorchScript trace and 14.7 ms for `encode` (`bench/guards.py`).
+2. A frozen TorchScript trace, when onnx/onnxruntime are missing or fail.
+
+`build_query_encoder` tries them in that order, checks each against `encode` on
+texts of other lengths before use, and returns `None` to fall back to `encode`.
+Each is an optimisation only: any failure logs a warning and moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+PARITY_TEXTS = (
+    "ok",
+    "Where is the refund for order 1042?",
+    "A longer question, with INV-1042-R1 and $6.95, to vary the length. " * 3,
+)
+"""Texts of other lengths than the export probe: an encoder must agree on all of them."""
+PARITY_TOLERANCE = 1e-5
+
+
+class QueryEncoder(Protocol):
+    """Embed one text: a normalised `(384,)` float32 vector, equal to `encode`'s."""
+
+    name: str
+
+    def __call__(self, text: str) -> np.ndarray: ...  # noqa: D102
+
+
+def build_query_encoder(model: SentenceTransformer, *, threads: int = 1) -> QueryEncoder | None:
+    """Return the fastest encoder that matches `model.encode`, or `None` for `encode` itself."""
+    if not _is_mean_pooled_minilm(model):
+        return None
+    for build in (_onnx_encoder, _traced_encoder):
+        try:
+            encoder = build(model, threads)
+        except Exception:  # an optimisation only: any failure falls back
+            logger.warning("Query encoder %s unavailable", build.__name__, exc_info=True)
+            continue
+        if encoder is not None and _agrees_with_encode(encoder, model):
+            logger.info("Query embeddings: %s", encoder.name)
+            return encoder
+        if encoder is not None:
+            logger.warning("Query encoder %s disagrees with encode(); not using it", encoder.name)
+    return None
+
+
+def _is_mean_pooled_minilm(model: SentenceTransformer) -> bool:
+    if [type(module).__name__ for module in model] != ["Transformer", "Pooling", "Normalize"]:
+        return False
+    return getattr(model[1], "pooling_mode", None) == "mean"
+
+
+def _agrees_with_encode(encoder: QueryEncoder, model: SentenceTransformer) -> bool:
+    for text in PARITY_TEXTS:
+        expected = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+        if not np.allclose(encoder(text), expected, atol=PARITY_TOLERANCE):
+            return False
+    return True
+
+
+def _mean_pooled(model: SentenceTransformer) -> torch.nn.Module:
+    """Wrap the model as one module: transformer, mean pooling over the mask, L2 norm."""
+    import torch
+
+    auto_model: Any = model[0].auto_model
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.auto_model = auto_model
+
+        def forward(
+            self,
+            input_ids: torch.Tensor,
+            attention_mask: torch.Tensor,
+            token_type_ids: torch.Tensor,
+        ) -> torch.Tensor:
+            hidden = self.auto_model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    return MeanPooled().eval()
+
+
+def _probe(model: SentenceTransformer) -> tuple[Any, Any, Any]:
+    features = model.preprocess(["Where is the refund for order 1042?"])
+    return features["input_ids"], features["attention_mask"], features["token_type_ids"]
+
+
+class OnnxQueryEncoder:
+    """One text through onnxruntime (the exported, BERT-fused graph)."""
+
+    name = "onnxruntime"
+
+    def __init__(self, model: SentenceTransformer, session: Any) -> None:
+        self._model = model
+        self._session = session
+
+    def __call__(self, text: str) -> np.ndarray:
+        """Embed `text` (the model's own tokenisation and truncation)."""
+        features = self._model.preprocess([text])
+        feeds = {
+            "input_ids": features["input_ids"].numpy(),
+            "attention_mask": features["attention_mask"].numpy(),
+            "token_type_ids": features["token_type_ids"].numpy(),
+        }
+        return np.asarray(self._session.run(None, feeds)[0][0], dtype=np.float32)
+
+
+def _onnx_encoder(model: SentenceTransformer, threads: int) -> OnnxQueryEncoder | None:
+    """Export the model to ONNX (about 2 s at start-up), fuse it, open a session."""
+    try:
+        import onnx  # noqa: F401  (torch's exporter needs it)
+        import onnxruntime as ort
+        from onnxruntime.transformers import optimizer
+    except ImportError:
+        return None
+    import torch
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {name: {0: "batch", 1: "tokens"} for name in names}
+    config = model[0].auto_model.config
+    with tempfile.TemporaryDirectory() as tmp:
+        exported, fused = Path(tmp) / "minilm.onnx", Path(tmp) / "minilm-fused.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shapes; parity is checked
+            torch.onnx.export(
+                _mean_pooled(model),
+                _probe(model),
+                str(exported),
+                dynamo=False,
+                input_names=names,
+                output_names=["embedding"],
+                dynamic_axes=axes,
+                opset_version=17,
+            )
+        optimized = optimizer.optimize_model(
+            str(exported),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=1,
+        )
+        optimized.save_model_to_file(str(fused))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        session = ort.InferenceSession(
+            fused.read_bytes(), options, providers=["CPUExecutionProvider"]
+        )
+    return OnnxQueryEncoder(model, session)
+
+
+class TracedQueryEncoder:
+    """One text through a frozen TorchScript graph of transformer, mean pooling and L2 norm."""
+
+    name = "torchscript"
+
+    def __init__(self, model: SentenceTransformer, graph: torch.jit.ScriptModule) -> None:
+        self._model = model
+        self._graph = graph
+
+    def __call__(self, text: str) -> np.ndarray:
+        """Embed `text`."""
+        import torch
+
+        features = self._model.preprocess([text])
+        with torch.inference_mode():
+            vector = self._graph(
+                features["input_ids"], features["attention_mask"], features["token_type_ids"]
+            )[0]
+        return np.asarray(vector.numpy(), dtype=np.float32)
+
+
+def _traced_encoder(model: SentenceTransformer, threads: int) -> TracedQueryEncoder:
+    import torch
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about shapes; parity is checked
+        traced = torch.jit.trace(_mean_pooled(model), _probe(model), check_trace=False)
+        graph = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    return TracedQueryEncoder(model, graph)
