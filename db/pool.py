@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+
+ALIVE_BYPASS_SECONDS = 1.0
+"""A connection returned to the pool less than this long ago is handed out unchecked."""
 
 
 def connection_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
@@ -38,6 +44,7 @@ async def open_pool(
         timeout: Seconds `connection()` waits before raising `PoolTimeout`.
 
     """
+    recency = RecentUseCheck()
     pool = AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -46,9 +53,42 @@ async def open_pool(
         open=False,
         name="switchboard",
         timeout=timeout,
-        # After a database restart the idle connections are dead: check each one
-        # on checkout so the first requests after an outage do not fail (issue 8).
-        check=AsyncConnectionPool.check_connection,
+        # After a database restart the idle connections are dead: check them on
+        # checkout so the first requests after an outage do not fail (issue 8).
+        check=recency.check,
+        reset=recency.returned,
     )
     await pool.open(wait=True, timeout=30)
     return pool
+
+
+class RecentUseCheck:
+    """Check a connection on checkout, unless it was back in the pool a moment ago.
+
+    The check is a round trip. A turn checks a connection out some 30 times (each
+    checkpoint write takes one), so checking every checkout cost ~20 ms a turn
+    (`bench/turns.py`). Like HikariCP's `aliveBypassWindowMs`, a connection that
+    was in use within `bypass_seconds` is trusted: a busy pool checks almost
+    nothing, an idle one (the case after a database restart) checks everything.
+    A dead connection that slips through fails its query (a 503 for that one
+    request) and the pool discards it.
+    """
+
+    def __init__(self, bypass_seconds: float = ALIVE_BYPASS_SECONDS) -> None:
+        self.bypass_seconds = bypass_seconds
+        self.checks = 0
+        self._returned_at: weakref.WeakKeyDictionary[AsyncConnection, float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def returned(self, conn: AsyncConnection) -> None:
+        """Pool `reset` callback: remember when `conn` came back."""
+        self._returned_at[conn] = time.monotonic()
+
+    async def check(self, conn: AsyncConnection) -> None:
+        """Pool `check` callback: raise if `conn` is unusable."""
+        returned = self._returned_at.get(conn)
+        if returned is not None and time.monotonic() - returned < self.bypass_seconds:
+            return
+        self.checks += 1
+        await AsyncConnectionPool.check_connection(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -27,6 +28,12 @@ class PromptLeakDetector:
             words = _words(prompt)
             for i in range(len(words) - shingle + 1):
                 self._shingles.add(tuple(words[i : i + shingle]))
+
+    @staticmethod
+    @lru_cache(maxsize=32)
+    def for_prompts(prompts: tuple[str, ...]) -> PromptLeakDetector:
+        """Return a shared detector for `prompts` (it is read-only once built)."""
+        return PromptLeakDetector(prompts)
 
     def leaked_words(self, text: str) -> int:
         """Return the longest run of words in `text` that also occurs in a prompt."""

@@ -160,7 +160,7 @@ class OutputStream:
     def __init__(self, guard: OutputGuard, context: OutputContext) -> None:
         self.guard = guard
         self.context = context
-        self.leak = PromptLeakDetector(context.system_prompts)
+        self.leak = PromptLeakDetector.for_prompts(tuple(context.system_prompts))
         self.closed = False
         self._buffer = ""
         self._released: list[str] = []
@@ -173,14 +173,8 @@ class OutputStream:
 
     def feed(self, delta: str) -> list[Release]:
         """Add model output; return the releases that passed (possibly none yet)."""
-        if self.closed or not delta:
-            return []
-        self._buffer += delta
-        cut = self._cut_point()
-        if cut <= 0:
-            return []
-        segment, self._buffer = self._buffer[:cut], self._buffer[cut:]
-        return self._release(segment)
+        segment = self._take_segment(delta)
+        return self._release(segment) if segment else []
 
     def finish(self) -> list[Release]:
         """Flush the held text at the end of the reply and run end-of-reply checks."""
@@ -197,8 +191,24 @@ class OutputStream:
         return releases
 
     async def afeed(self, delta: str) -> list[Release]:
-        """`feed` in a worker thread (scanning a segment is CPU work)."""
-        return await asyncio.to_thread(self.feed, delta)
+        """`feed`, with the segment scan (CPU work) in a worker thread.
+
+        Most deltas only extend the held text: those stay on the event loop, so a
+        reply costs one thread hop per released segment, not one per token.
+        """
+        segment = self._take_segment(delta)
+        return await asyncio.to_thread(self._release, segment) if segment else []
+
+    def _take_segment(self, delta: str) -> str:
+        """Add `delta` to the held text; return the part now ready to scan, or ""."""
+        if self.closed or not delta:
+            return ""
+        self._buffer += delta
+        cut = self._cut_point()
+        if cut <= 0:
+            return ""
+        segment, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return segment
 
     async def afinish(self) -> list[Release]:
         """`finish` in a worker thread."""

@@ -180,6 +180,20 @@ def build_analyzer(extra: Iterable[EntityRecognizer] = ()) -> AnalyzerEngine:
     )
 
 
+_NUMBER_ENTITIES = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "US_SSN"})
+"""Entities that are digit groups, so can also be a fragment of a longer identifier."""
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _inside_uuid(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies in a UUID (a thread or request id).
+
+    "47741142-0581-45ca-9067-54397c96b3c1" holds a Luhn-valid 14-digit run that
+    the card recogniser takes for a card number.
+    """
+    return any(m.start() <= start and end <= m.end() for m in _UUID.finditer(text))
+
+
 @dataclass(frozen=True, slots=True)
 class PiiEntity:
     """One detected value (character offsets into the scanned text)."""
@@ -283,6 +297,8 @@ class PiiScanner:
                 start += 1  # some patterns include the leading separator
             while end > start and not text[end - 1].isalnum():
                 end -= 1
+            if r.entity_type in _NUMBER_ENTITIES and _inside_uuid(text, start, end):
+                continue
             kept.append(PiiEntity(r.entity_type, start, end, r.score, text[start:end]))
         return sorted(kept, key=lambda e: e.start)
 

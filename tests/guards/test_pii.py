@@ -52,6 +52,8 @@ def test_other_entities_are_redacted(guards: Guards, value: str, label: str) -> 
         "Total was 154.99 EUR; postcode 75011; ref 8f2a-11c0.",
         "The card 4111 1111 1111 1112 fails the Luhn check.",
         "Orders #55120 and #55121, invoice INV-2024-00871.",
+        # A thread id whose digits "47741142-0581-45" pass the card check (Luhn).
+        "turn failed in thread 47741142-0581-45ca-9067-54397c96b3c1",
     ],
 )
 def test_order_ids_dates_and_invalid_cards_are_not_pii(guards: Guards, text: str) -> None:
