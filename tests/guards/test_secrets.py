@@ -1,4 +1,4 @@
-"""The in-memory Secrets scanner finds exactly what llm-guard's file-based one finds."""
+"""The in-memory Secrets scanner flags what llm-guard's file-based one flags, and hides it fully."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from llm_guard.input_scanners import Secrets
 
+from graph.guards.injection import HELDOUT_FILE, load_corpus
 from graph.guards.secrets import InMemorySecrets
 
 SECRETS = [
@@ -35,9 +36,34 @@ def scanners() -> tuple[Secrets, InMemorySecrets]:
 
 
 @pytest.mark.parametrize("text", SECRETS + NOT_SECRETS)
-def test_agrees_with_llm_guard(scanners: tuple[Secrets, InMemorySecrets], text: str) -> None:
+def test_flags_what_llm_guard_flags(scanners: tuple[Secrets, InMemorySecrets], text: str) -> None:
     upstream, ours = scanners
-    assert ours.scan(text) == upstream.scan(text)
+    assert ours.scan(text)[1:] == upstream.scan(text)[1:]
+
+
+def test_flags_the_same_corpus_messages_as_llm_guard(
+    scanners: tuple[Secrets, InMemorySecrets],
+) -> None:
+    """Every guard-corpus message (attacks, support chat, pasted PII) gets the same verdict."""
+    upstream, ours = scanners
+    texts = [r.text for r in load_corpus(HELDOUT_FILE)]
+    assert [ours.scan(t)[1] for t in texts] == [upstream.scan(t)[1] for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("github token ghp_1234567890abcdefghijklmnopqrstuvwxyzAB please", "ghp_"),
+        ("token=ghp_1234567890abcdefghijklmnopqrstuvwxyzAB", "zAB"),
+        ("stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc, thanks", "7dc"),
+    ],
+)
+def test_overlapping_detections_are_hidden_as_one(text: str, secret: str) -> None:
+    """llm-guard can leave a token's tail visible ("******AB"); merged spans do not."""
+    redacted, valid, _ = InMemorySecrets().scan(text)
+    assert not valid
+    assert secret not in redacted
+    assert redacted.count("******") == 1
 
 
 @pytest.mark.parametrize("text", SECRETS)
