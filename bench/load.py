@@ -46,6 +46,7 @@ from api.auth import mint_token
 from bench.turns import _Bare, _pct
 from db.pool import connection_kwargs
 from evals.harness import scratch_database
+from graph.guarding import WITHHELD
 
 RESULTS = Path(__file__).parent / "results" / "load.json"
 SERVER = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -126,11 +127,13 @@ def _headers(customer: str) -> dict[str, str]:
 async def one_turn(
     client: httpx.AsyncClient, headers: dict, thread: str, text: str, latency_ms: float
 ) -> dict:
-    """Send one message; return wall time, overhead before the first token, and the reply."""
+    """Send one message; return wall time, overhead before the first token, the reply,
+    and whether the input guard blocked the message (then it is, rightly, not stored)."""
     start = time.perf_counter()
     first: float | None = None
     reply = ""
     event = ""
+    blocked = False
     async with client.stream(
         "POST",
         f"/v1/threads/{thread}/messages",
@@ -145,11 +148,19 @@ async def one_turn(
                 first = time.perf_counter() - start
             elif line.startswith("data:") and event == "message":
                 reply = json.loads(line[5:])["content"]
+            elif line.startswith("data:") and event == "guard":
+                guard = json.loads(line[5:])
+                blocked |= guard["stage"] == "input" and guard["action"] == "blocked"
             elif event == "done":
                 break
     total = time.perf_counter() - start
     model = MODEL_CALLS_BEFORE_FIRST_TOKEN * latency_ms / 1000
-    return {"total": total, "overhead_ms": ((first or total) - model) * 1000, "reply": reply}
+    return {
+        "total": total,
+        "overhead_ms": ((first or total) - model) * 1000,
+        "reply": reply,
+        "blocked": blocked,
+    }
 
 
 async def conversations(
@@ -159,6 +170,7 @@ async def conversations(
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     results: list[dict] = []
     threads: list[tuple[str, dict, list[str]]] = []
+    blocked: list[str] = []
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         await client.get("/bench/stats", params={"reset": True})
 
@@ -169,8 +181,15 @@ async def conversations(
             await asyncio.sleep(random.uniform(0, think[1]))  # spread the starts
             for t in range(turns):
                 text = f"conversation {i} turn {t}: I was charged twice"
-                sent.append(text)
-                results.append(await one_turn(client, headers, thread, text, latency_ms))
+                result = await one_turn(client, headers, thread, text, latency_ms)
+                results.append(result)
+                if result["blocked"]:
+                    # The input guard refused it: the history holds a placeholder
+                    # and the refusal instead of the raw text, by design.
+                    blocked.append(text)
+                    sent.append(WITHHELD)
+                else:
+                    sent.append(text)
                 await asyncio.sleep(random.uniform(*think))
             threads.append((thread, headers, sent))
 
@@ -198,6 +217,8 @@ async def conversations(
         "overhead_p95_ms": round(_pct(overheads, 0.95), 1),
         "lost": lost,
         "misordered_threads": misordered,
+        "guard_blocked": len(blocked),
+        "guard_blocked_messages": blocked,
         **stats,
     }
 
@@ -313,7 +334,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             if args.only in (None, "capacity"):
                 rates = (
-                    [2.0, 4.0] if quick else [5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]
+                    [2.0, 4.0]
+                    if quick
+                    else [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]
                 )
                 seconds = 3.0 if quick else 20.0
                 steps = await capacity(server.base, rates, seconds, latency)
@@ -355,6 +378,7 @@ def main() -> None:
             "peak_rss_mb",
             "lost",
             "misordered_threads",
+            "guard_blocked",
         ):
             print(f"  {key:22} {c.get(key)}")
     if "capacity" in result:
