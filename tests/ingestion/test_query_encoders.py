@@ -58,3 +58,29 @@ def test_an_encoder_that_disagrees_with_encode_is_not_used(model, monkeypatch) -
     monkeypatch.setattr(query_encoders, "_onnx_encoder", lambda *_: Wrong())
     monkeypatch.setattr(query_encoders, "_traced_encoder", lambda *_: Wrong())
     assert build_query_encoder(model) is None
+
+
+def test_the_fused_model_is_cached_between_processes(model, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    exports = []
+    real_export = query_encoders._export_fused_onnx
+    monkeypatch.setattr(
+        query_encoders, "_export_fused_onnx", lambda m: exports.append(1) or real_export(m)
+    )
+    first = build_query_encoder(model)
+    second = build_query_encoder(model)
+    assert first is not None and second is not None
+    assert first.cached == second.cached and second.cached.parent == tmp_path / "switchboard"
+    assert second.cached.exists()
+    assert len(exports) == 1, "the second start-up reads the cache instead of exporting"
+
+
+def test_a_corrupt_cache_file_is_replaced(model, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = query_encoders.onnx_cache_path(model)
+    assert path is not None
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not an onnx model")
+    encoder = build_query_encoder(model)
+    assert encoder is not None and encoder.name == "onnxruntime"
+    assert path.read_bytes() != b"not an onnx model"
