@@ -195,9 +195,9 @@ class InjectionDetector:
         """
         if not texts:
             return []
-        if self._clf is None:
+        if self._linear is None:
             self.fit()
-        assert self._clf is not None
+        assert self._linear is not None
         missing = list(dict.fromkeys(t for t in texts if self._cached_score(t) is None))
         if missing:
             readings: list[str] = []
@@ -207,7 +207,7 @@ class InjectionDetector:
                     readings.append(v)
                     owner.append(i)
             vectors = self.embedder.embed(readings)
-            probs = self._clf.predict_proba(self._features(readings, vectors))[:, 1]
+            probs = [self._linear.probability(r, v) for r, v in zip(readings, vectors, strict=True)]
             best = [0.0] * len(missing)
             for i, p in zip(owner, probs, strict=True):
                 best[i] = max(best[i], float(p))
@@ -246,8 +246,9 @@ class _LinearScorer:
     sparse matrices on every call: about 1 ms for one short message, as long as
     its embedding. The model is linear, so the same number is a dot product
     over the message's known n-grams (sublinear tf, idf, l2 norm, as fitted)
-    plus the embedding and indicator terms. `tests/guards` checks it equals
-    `predict_proba` on the held-out corpus.
+    plus the embedding and indicator terms. Inference uses only this; sklearn
+    fits the model. `tests/guards` checks it equals `predict_proba` on the
+    held-out corpus.
     """
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graph.guards import Guards
+from graph.guards.deobfuscate import variants
 from graph.guards.injection import HELDOUT_FILE, TRAIN_FILE, load_corpus
 
 # Measured at threshold 0.6: detection 0.904 (75/83), false positives 0.020 (2/99).
@@ -34,13 +35,19 @@ def test_heldout_detection_and_false_positive_rate(guards: Guards) -> None:
     assert sum(benign) / len(benign) <= MAX_FALSE_POSITIVES
 
 
-def test_single_message_scores_equal_the_batch_classifier(guards: Guards) -> None:
-    """`score` (hand-rolled dot product, one message) agrees with sklearn's `predict_proba`."""
-    rows = load_corpus(HELDOUT_FILE)
-    texts = [r.text for r in rows]
+def test_the_scorer_equals_the_fitted_classifier(guards: Guards) -> None:
+    """Inference (a hand-rolled dot product) gives sklearn's `predict_proba` exactly."""
     detector = guards.injection
-    batch = detector.score_many(texts)
+    readings = [v for r in load_corpus(HELDOUT_FILE) for v in variants(r.text)]
+    vectors = detector.embedder.embed(readings)
+    expected = detector._clf.predict_proba(detector._features(readings, vectors))[:, 1]
+    got = [detector._linear.probability(r, v) for r, v in zip(readings, vectors, strict=True)]
+    assert max(abs(a - b) for a, b in zip(got, expected, strict=True)) < 1e-9
+
+
+def test_one_message_scores_like_a_batch(guards: Guards) -> None:
+    texts = [r.text for r in load_corpus(HELDOUT_FILE)]
+    detector = guards.injection
     single = [detector.score(t) for t in texts]
+    batch = detector.score_many(texts)
     assert max(abs(a - b) for a, b in zip(single, batch, strict=True)) < 1e-4
-    flagged_single = [s >= detector.threshold for s in single]
-    assert flagged_single == [s >= detector.threshold for s in batch]
