@@ -41,7 +41,7 @@ PARITY_TEXTS = (
     "Where is the refund for order 1042?",
     "A longer question, with INV-1042-R1 and $6.95, to vary the length. " * 3,
 )
-"""Texts of other lengths than the export probe: an encoder must agree on all of them."""
+"""The export probe and texts of other lengths: an encoder must agree with `encode` on all."""
 PARITY_TOLERANCE = 1e-5
 
 

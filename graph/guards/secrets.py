@@ -119,9 +119,11 @@ class InMemorySecrets(Secrets):
         """
         if prompt.strip() == "":
             return prompt, True, -1.0
-        spans = _merged_spans(prompt, [s.secret_value for s in self.find(prompt)])
-        if not spans:
+        found = [s.secret_value for s in self.find(prompt)]
+        if not found:
             return prompt, True, -1.0
+        # A value read from a transformed (INI) line may not appear verbatim: still flagged.
+        spans = _merged_spans(prompt, found)
         out, last = [], 0
         for start, end in spans:
             out += [prompt[last:start], self.redact_value(prompt[start:end], self._redact_mode)]
