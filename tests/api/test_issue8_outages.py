@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 import time
 import uuid
 import warnings
@@ -17,13 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from api.settings import Settings
 from ingestion.knowledge_base import KnowledgeBase
 from tests.conftest import auth, make_settings, running_app
-from tests.ingestion.helpers import free_port, make_kb_settings, write_corpus
+from tests.ingestion.helpers import chroma_server, make_kb_settings, write_corpus
+from tests.processes import free_port
 from tests.scripted_model import ScriptedChatModel, say
 from tests.sse import parse_sse
 from tools.knowledge import UNAVAILABLE, KnowledgeSource, make_knowledge_tools
@@ -83,40 +81,13 @@ async def test_database_outage_gives_503_with_retry_after_and_recovers_by_itself
 # --- Chroma ------------------------------------------------------------------------
 
 
-@contextmanager
-def chroma_on(path: Path, port: int) -> Iterator[str]:
-    """Run `chroma run` on `port` until the block ends."""
-    executable = shutil.which("chroma")
-    assert executable
-    process = subprocess.Popen(
-        [executable, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "chroma did not start"
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.mark.slow
 async def test_help_center_search_says_unavailable_while_chroma_is_down_then_recovers(
     tmp_path: Path,
 ) -> None:
     port = free_port()
     settings = make_kb_settings(tmp_path / "data", CHROMA_URL=f"http://127.0.0.1:{port}")
-    with chroma_on(tmp_path / "chroma", port):
+    with chroma_server(tmp_path / "chroma", port=port):
         kb = await asyncio.to_thread(KnowledgeBase.open, settings)
         await asyncio.to_thread(kb.ingest, [write_corpus(tmp_path / "docs")], progress=False)
         [tool] = make_knowledge_tools(kb)
@@ -124,7 +95,7 @@ async def test_help_center_search_says_unavailable_while_chroma_is_down_then_rec
 
     during = json.loads(await tool.ainvoke({"query": "Do gift cards expire?"}))
 
-    with chroma_on(tmp_path / "chroma", port):
+    with chroma_server(tmp_path / "chroma", port=port):
         after = json.loads(await tool.ainvoke({"query": "Do gift cards expire?"}))
 
     assert before["passages"]
@@ -138,7 +109,7 @@ async def test_knowledge_base_down_at_start_is_opened_once_chroma_answers(tmp_pa
 
     port = free_port()
     settings = make_kb_settings(tmp_path / "data", CHROMA_URL=f"http://127.0.0.1:{port}")
-    with chroma_on(tmp_path / "chroma", port):  # index once, then stop
+    with chroma_server(tmp_path / "chroma", port=port):  # index once, then stop
         kb = await asyncio.to_thread(KnowledgeBase.open, settings)
         await asyncio.to_thread(kb.ingest, [write_corpus(tmp_path / "docs")], progress=False)
     assert await asyncio.to_thread(open_knowledge_base, settings) is None  # down at start
@@ -148,7 +119,7 @@ async def test_knowledge_base_down_at_start_is_opened_once_chroma_answers(tmp_pa
     with pytest.raises(Exception):  # noqa: B017 - any failure to open is "unavailable"
         await source.get()
     down = json.loads(await tool.ainvoke({"query": "Do gift cards expire?"}))
-    with chroma_on(tmp_path / "chroma", port):
+    with chroma_server(tmp_path / "chroma", port=port):
         up = json.loads(await tool.ainvoke({"query": "Do gift cards expire?"}))
 
     assert down["error"] == UNAVAILABLE

@@ -27,8 +27,8 @@ from psycopg.rows import dict_row
 from db.migrations import apply_migrations
 from tests.conftest import TEST_JWT_SECRET, auth
 from tests.factories import make_customer, make_order
-from tests.ingestion.helpers import free_port
 from tests.process_app import OTHER_REPLY, REPLY
+from tests.processes import free_port, stop, wait_until_ok
 from tests.sse import parse_sse
 
 pytestmark = pytest.mark.slow
@@ -74,24 +74,10 @@ def server(database_url: str, data_dir: Path, **env: str) -> Iterator[tuple[str,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server process exited during start-up"
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.3)
+        wait_until_ok(f"{url}/readyz", process, timeout=180, what="the server", interval=0.3)
         yield url, process
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(process)
 
 
 @asynccontextmanager

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from api.settings import Settings
 from ingestion.embeddings import LocalEmbedder, get_embedder
+from tests.processes import free_port, stop, wait_until_ok
 
 ARTICLES = {
     "refunds.md": """---
@@ -134,19 +132,15 @@ def pdf_bytes(*pages: str) -> bytes:
     return bytes(out)
 
 
-def free_port() -> int:
-    """Return a TCP port that is free on the loopback interface right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def chroma_server(path: Path, *, timeout: float = 60.0) -> Iterator[str]:
-    """Run `chroma run` as a subprocess and yield its URL once the heartbeat answers."""
+def chroma_server(path: Path, *, port: int | None = None, timeout: float = 60.0) -> Iterator[str]:
+    """Run `chroma run` as a subprocess and yield its URL once the heartbeat answers.
+
+    Pass `port` to start a server again where an earlier one ran (outage tests).
+    """
     executable = shutil.which("chroma")
     assert executable, "the `chroma` CLI from the chromadb package is not on PATH"
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [executable, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -154,20 +148,7 @@ def chroma_server(path: Path, *, timeout: float = 60.0) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"`chroma run` did not start on port {port}")
-            time.sleep(0.2)
+        wait_until_ok(f"{url}/api/v2/heartbeat", process, timeout=timeout, what="`chroma run`")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=10)

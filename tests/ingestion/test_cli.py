@@ -12,7 +12,8 @@ from api.settings import Settings
 from ingestion.cli import HELP_CENTER_DIR, ensure_demo_help_center, ingest_command
 from ingestion.errors import KnowledgeBaseUnavailable
 from ingestion.knowledge_base import KnowledgeBase
-from tests.ingestion.helpers import CountingEmbedder, free_port, make_kb_settings
+from tests.ingestion.helpers import CountingEmbedder, make_kb_settings
+from tests.processes import free_port
 
 
 def test_ingest_command_prints_a_summary_and_exits_zero(

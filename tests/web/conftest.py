@@ -8,7 +8,6 @@ chromium headless. Screenshots land in `test-artifacts/web/`.
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from psycopg.rows import dict_row
 
 from api.app import create_app
 from tests.conftest import make_settings
+from tests.processes import free_port
 from tests.scripted_model import ScriptedChatModel
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -48,17 +48,11 @@ class LiveServer:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def serve(database_url: str, data_dir: Path, model: BaseChatModel | None) -> Iterator[LiveServer]:
     """Run the app under uvicorn in a thread until the block ends."""
     settings = make_settings(database_url, data_dir, SWITCHBOARD_ENV="development")
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(settings, model=model), host="127.0.0.1", port=port, log_level="warning"
     )
