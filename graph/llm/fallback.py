@@ -190,6 +190,34 @@ class FallbackChatModel(BaseChatModel):
             "error": type(error).__name__,
         }
 
+    def _record(self, index: int, error: BaseException | None) -> None:
+        """Settle the breaker after an attempt; report a state change."""
+        if change := self._settle(index, error):
+            self._event(BREAKER_EVENT, change)
+
+    async def _arecord(self, index: int, error: BaseException | None) -> None:
+        """`_record`, reporting through the async callbacks."""
+        if change := self._settle(index, error):
+            await self._aevent(BREAKER_EVENT, change)
+
+    def _backed_off(self, index: int, attempt: int, error: Exception) -> bool:
+        """Sleep before the next attempt; False when `error` must not be retried."""
+        delay = self._retry_delay(index, attempt, error)
+        if delay is None:
+            return False
+        self._event(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
+        time.sleep(delay)
+        return True
+
+    async def _abacked_off(self, index: int, attempt: int, error: Exception) -> bool:
+        """`_backed_off` without blocking the event loop."""
+        delay = self._retry_delay(index, attempt, error)
+        if delay is None:
+            return False
+        await self._aevent(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
+        await asyncio.sleep(delay)
+        return True
+
     # --- async -------------------------------------------------------------------
 
     async def _ainvoke_member(
@@ -207,19 +235,14 @@ class FallbackChatModel(BaseChatModel):
                 async with asyncio.timeout(self.request_timeout):
                     message = await model.ainvoke(messages, stop=stop, **kwargs)
             except Exception as error:
-                if change := self._settle(index, error):
-                    await self._aevent(BREAKER_EVENT, change)
-                delay = self._retry_delay(index, attempt, error)
-                if delay is None:
+                await self._arecord(index, error)
+                if not await self._abacked_off(index, attempt, error):
                     raise
-                await self._aevent(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
-                await asyncio.sleep(delay)
                 continue
             except BaseException:
                 self._settle(index, asyncio.CancelledError())
                 raise
-            if change := self._settle(index, None):
-                await self._aevent(BREAKER_EVENT, change)
+            await self._arecord(index, None)
             return message
 
     async def _astream_member(
@@ -243,21 +266,16 @@ class FallbackChatModel(BaseChatModel):
                     started = True
                     yield chunk
             except Exception as error:
-                if change := self._settle(index, error):
-                    await self._aevent(BREAKER_EVENT, change)
+                await self._arecord(index, error)
                 if started:
                     raise StreamInterruptedError(self.names[index], index) from error
-                delay = self._retry_delay(index, attempt, error)
-                if delay is None:
+                if not await self._abacked_off(index, attempt, error):
                     raise
-                await self._aevent(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
-                await asyncio.sleep(delay)
                 continue
             except BaseException:
                 self._settle(index, asyncio.CancelledError())
                 raise
-            if change := self._settle(index, None):
-                await self._aevent(BREAKER_EVENT, change)
+            await self._arecord(index, None)
             return
 
     async def _agenerate(
@@ -333,19 +351,14 @@ class FallbackChatModel(BaseChatModel):
             try:
                 message = model.invoke(messages, stop=stop, **kwargs)
             except Exception as error:
-                if change := self._settle(index, error):
-                    self._event(BREAKER_EVENT, change)
-                delay = self._retry_delay(index, attempt, error)
-                if delay is None:
+                self._record(index, error)
+                if not self._backed_off(index, attempt, error):
                     raise
-                self._event(RETRY_EVENT, self._retry_event(index, attempt, delay, error))
-                time.sleep(delay)
                 continue
             except BaseException:
                 self._settle(index, KeyboardInterrupt())
                 raise
-            if change := self._settle(index, None):
-                self._event(BREAKER_EVENT, change)
+            self._record(index, None)
             return message
 
     def _generate(
@@ -397,15 +410,13 @@ class FallbackChatModel(BaseChatModel):
                     started = True
                     yield _as_generation_chunk(chunk, run_manager)
             except Exception as error:
-                if change := self._settle(index, error):
-                    self._event(BREAKER_EVENT, change)
+                self._record(index, error)
                 if started:
                     raise StreamInterruptedError(self.names[index], index) from error
                 errors.append(error)
                 self._fell_back(index, error)
                 continue
-            if change := self._settle(index, None):
-                self._event(BREAKER_EVENT, change)
+            self._record(index, None)
             if index > 0:
                 yield self._degraded_chunk(index)
             return
