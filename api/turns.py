@@ -27,6 +27,7 @@ from api.observability.callbacks import TokenBudgetExceeded
 from graph.context import SupportContext
 from graph.handoffs import handoff_target
 from graph.messages import text_of
+from graph.state import agent_of_node
 
 if TYPE_CHECKING:
     from api.observability.service import TurnObserver
@@ -107,10 +108,8 @@ async def _turn_events(
                 config,
                 context=replace(context, user_message=content),
                 stream_mode=["custom", "updates"],
-                subgraphs=True,
             )
-            async for namespace, mode, chunk in stream:
-                agent = namespace[0].split(":", 1)[0] if namespace else None
+            async for mode, chunk in stream:
                 if mode == "custom":
                     if observer is not None:
                         observer.custom(chunk)
@@ -118,7 +117,7 @@ async def _turn_events(
                     if custom:
                         yield custom
                     continue
-                for event in _update_events(chunk, agent, active):
+                for event in _update_events(chunk, active):
                     if isinstance(event, HandoffEvent):
                         active = event.to
                     yield event
@@ -168,25 +167,27 @@ def _custom_event(payload: Any) -> Event | None:
     return None
 
 
-def _update_events(update: dict, agent: str | None, active: str) -> list[Event]:
+def _update_events(update: dict, active: str) -> list[Event]:
+    """Map one step's node updates to events, attributed to the node's agent."""
     events: list[Event] = []
     for node, value in update.items():
         if node == "__interrupt__":
-            # With subgraphs=True the interrupt is reported by the agent's subgraph
-            # and again by the root graph: take the root's only.
-            if agent is None:
-                events.extend(_interrupt_events(value, active))
+            events.extend(_interrupt_events(value, active))
             continue
-        if not isinstance(value, dict):
-            continue
-        if agent is None:
-            new_agent = value.get("active_agent")
+        agent = agent_of_node(node)
+        # A node that returned several updates (a tool's Command beside the
+        # other tools' messages) is reported as a list of them.
+        for part in value if isinstance(value, list) else [value]:
+            if not isinstance(part, dict):
+                continue
+            new_agent = part.get("active_agent")
             if new_agent and new_agent != active:
                 events.append(HandoffEvent(from_agent=active, to=new_agent))
                 active = new_agent
-            continue
-        for message in value.get("messages", []):
-            events.extend(_message_events(message, agent))
+            if agent is None:
+                continue  # the input guard: its refusal was streamed as it happened
+            for message in part.get("messages", []):
+                events.extend(_message_events(message, agent))
     return events
 
 

@@ -1,4 +1,9 @@
-"""One agent = a small model ⇄ tools loop, compiled as a subgraph."""
+"""One agent = a small model ⇄ tools loop: two nodes of the support graph.
+
+The agents' nodes live in the one support graph rather than in a subgraph
+each: a subgraph runs its own Pregel loop and writes its own checkpoints, which
+more than doubled the Postgres writes of a turn (bench/turns.py).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
-from langgraph.graph import END, START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
+from langgraph.graph import END, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
@@ -29,7 +33,7 @@ from graph.handoffs import handoff_target
 from graph.llm.errors import StreamInterruptedError
 from graph.llm.fallback import START_AT
 from graph.messages import text_of
-from graph.state import AgentName, SupportState
+from graph.state import AgentName, SupportState, tools_node
 from graph.window import DEFAULT_CONTEXT_MAX_TOKENS, fit_to_budget
 
 INTERRUPTED_NOTICE = (
@@ -52,18 +56,23 @@ def format_tool_error(error: Exception) -> str:
     return f"Error: {error}. Check the arguments and try again, or tell the customer."
 
 
-def build_agent(
+def add_agent(
+    graph: StateGraph,
     name: AgentName,
     model: BaseChatModel,
     tools: Sequence[BaseTool],
     system_prompt: str,
     guards: Guards | None = None,
     context_max_tokens: int = DEFAULT_CONTEXT_MAX_TOKENS,
-) -> CompiledStateGraph:
-    """Compile the `name` agent: call the model, run requested tools, repeat.
+    *,
+    handoffs: Sequence[AgentName] = (),
+) -> None:
+    """Add the `name` agent to `graph`: call the model, run requested tools, repeat.
 
+    Two nodes: `name` calls the model, `tools_node(name)` runs its tool calls.
     The loop ends when the model answers without tool calls, or when a handoff
-    tool jumps to another agent in the parent graph. Reply text is released
+    tool (to one of `handoffs`) sets `active_agent`: the edge after the tools
+    goes to the active agent's model. Reply text is released
     (streamed and stored) only after the output guard passed it; the raw model
     tokens are kept out of LangGraph's `messages` stream (`nostream`).
 
@@ -127,22 +136,36 @@ def build_agent(
             response.invalid_tool_calls = []
         return {"messages": [response, *_answer_invalid_calls(response)]}
 
-    graph = StateGraph(SupportState, context_schema=SupportContext)
-    graph.add_node("model", call_model)
+    tools_name = tools_node(name)
+    graph.add_node(name, call_model)
     graph.add_node(
-        "tools",
+        tools_name,
         ToolNode(
             list(tools),
+            name=tools_name,
             handle_tool_errors=format_tool_error,
             awrap_tool_call=make_tool_call_guard(guards),
         ),
     )
-    graph.add_edge(START, "model")
+
+    def after_model(state: SupportState) -> str:
+        """Run the tools the model called; let it correct malformed calls; else end."""
+        messages = state["messages"]
+        latest = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
+        if latest is not None and latest.tool_calls:
+            return tools_name
+        if messages and isinstance(messages[-1], ToolMessage):
+            return name  # only malformed calls, answered with errors by the model node
+        return END
+
+    def after_tools(state: SupportState) -> str:
+        """Back to this agent's model, or on to the agent a handoff made active."""
+        return state.get("active_agent", "triage")
+
+    graph.add_conditional_edges(name, after_model, {tools_name: tools_name, name: name, END: END})
     graph.add_conditional_edges(
-        "model", _after_model, {"tools": "tools", "model": "model", END: END}
+        tools_name, after_tools, {agent: agent for agent in (name, *handoffs)}
     )
-    graph.add_edge("tools", "model")
-    return graph.compile(name=name)
 
 
 def _as_message(chunk: AIMessageChunk | None) -> AIMessage:
@@ -156,17 +179,6 @@ def _as_message(chunk: AIMessageChunk | None) -> AIMessage:
         response_metadata=chunk.response_metadata,
         id=chunk.id,
     )
-
-
-def _after_model(state: SupportState) -> str:
-    """Run the tools the model called; let it correct malformed calls; else end."""
-    messages = state["messages"]
-    latest = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
-    if latest is not None and latest.tool_calls:
-        return "tools"
-    if messages and isinstance(messages[-1], ToolMessage):
-        return "model"  # only malformed calls, answered with errors by the model node
-    return END
 
 
 def _answer_invalid_calls(message: AIMessage) -> list[ToolMessage]:

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 
-from graph.agents import build_agent
+from graph.agents import add_agent
 from graph.context import SupportContext
 from graph.guarding import INPUT_GUARD_DESTINATIONS, make_input_guard_node
 from graph.guards import Guards
@@ -36,10 +36,12 @@ def build_graph(
 ) -> StateGraph:
     """Return the uncompiled support graph.
 
-    `START → guard_input → <active agent>`; the input guard ends a blocked turn
-    before any model or tool runs. Persistence is the caller's business: the
-    API compiles it with the Postgres saver, `graph/studio.py` without one,
-    tests with whatever saver they need.
+    `START → guard_input → <active agent>`; each agent is a model node and a
+    tools node (`graph/agents.py`), and a handoff moves on to another agent's
+    model. The input guard ends a blocked turn before any model or tool runs.
+    Persistence is the caller's business: the API compiles it with the
+    Postgres saver, `graph/studio.py` without one, tests with whatever saver
+    they need.
 
     Args:
         model: The chat model every agent uses.
@@ -58,10 +60,14 @@ def build_graph(
     graph.add_edge(START, "guard_input")
     for agent in AGENTS:
         tools = [*toolkit.get(agent, ()), *(make_handoff_tool(t) for t in HANDOFFS[agent])]
-        graph.add_node(
+        add_agent(
+            graph,
             agent,
-            build_agent(agent, model, tools, SYSTEM_PROMPTS[agent], guards, context_max_tokens),
-            destinations=HANDOFFS[agent],
+            model,
+            tools,
+            SYSTEM_PROMPTS[agent],
+            guards,
+            context_max_tokens,
+            handoffs=HANDOFFS[agent],
         )
-        graph.add_edge(agent, END)
     return graph

@@ -37,9 +37,11 @@ def handoff_target(tool_name: str) -> AgentName | None:
 def make_handoff_tool(target: AgentName) -> BaseTool:
     """Build the tool that moves the conversation to `target`.
 
-    The tool returns a `Command` to the parent graph. Its update carries the
-    agent's messages so far *and* the ToolMessage answering this tool call, so
-    the history stays valid for the next model call (every tool call answered).
+    The tool returns a `Command` that sets `active_agent` to `target`; the
+    edge after the tools node follows `active_agent`, so the next step is the
+    target's model. The update carries the ToolMessage answering this tool
+    call, so the history stays valid for the next model call (every tool call
+    answered).
     """
     name = handoff_tool_name(target)
 
@@ -50,13 +52,6 @@ def make_handoff_tool(target: AgentName) -> BaseTool:
             name=name,
             tool_call_id=runtime.tool_call_id or "",
         )
-        return Command(
-            goto=target,
-            graph=Command.PARENT,
-            update={
-                "messages": [*runtime.state["messages"], tool_message],
-                "active_agent": target,
-            },
-        )
+        return Command(update={"messages": [tool_message], "active_agent": target})
 
     return handoff

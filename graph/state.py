@@ -19,6 +19,19 @@ AgentName = Literal["triage", "billing", "returns"]
 AGENTS: tuple[AgentName, ...] = ("triage", "billing", "returns")
 SPECIALISTS: tuple[AgentName, ...] = ("billing", "returns")
 
+TOOLS_SUFFIX = "_tools"
+
+
+def tools_node(agent: AgentName) -> str:
+    """Return the name of the graph node that runs `agent`'s tool calls."""
+    return f"{agent}{TOOLS_SUFFIX}"
+
+
+def agent_of_node(node: str) -> AgentName | None:
+    """Return the agent a graph node belongs to (its model or its tools), else None."""
+    agent = node.removesuffix(TOOLS_SUFFIX)
+    return agent if agent in AGENTS else None  # type: ignore[return-value]
+
 
 class SupportState(TypedDict):
     """Checkpointed state of one support thread."""

@@ -27,7 +27,7 @@ def guards(tmp_path_factory: pytest.TempPathFactory) -> Guards:
 
 async def _run(graph, text: str, thread: str = "t", **context: object):  # type: ignore[no-untyped-def]
     events: list[dict] = []
-    async for namespace, mode, chunk in graph.astream(
+    async for mode, chunk in graph.astream(
         {},
         {"configurable": {"thread_id": thread}},
         context=SupportContext(
@@ -37,11 +37,10 @@ async def _run(graph, text: str, thread: str = "t", **context: object):  # type:
             **context,  # type: ignore[arg-type]
         ),
         stream_mode=["custom", "values"],
-        subgraphs=True,
     ):
         if mode == "custom":
             events.append(chunk)
-        elif not namespace:
+        else:
             state = chunk
     return state, events
 

@@ -72,8 +72,8 @@ async def test_a_conversation_is_traced_with_metadata_and_nothing_sensitive_leav
         "guard_input",
         "triage",
         "billing",
-        "model",
-        "tools",
+        "triage_tools",
+        "billing_tools",
         "search_knowledge_base",
         "ScriptedChatModel",
     } <= in_first
