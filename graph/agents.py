@@ -19,6 +19,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.constants import TAG_NOSTREAM
@@ -97,11 +98,11 @@ def add_agent(
         start_at, interrupted = 0, False
         while True:
             reply = ReplyGuard(guards, runtime.context or SupportContext(), state, name)
-            full: AIMessageChunk | None = None
+            chunks: list[AIMessageChunk] = []
             kwargs = {START_AT: start_at} if start_at else {}
             try:
                 async for chunk in bound.astream(messages, config, **kwargs):
-                    full = chunk if full is None else full + chunk
+                    chunks.append(chunk)
                     await reply.feed(text_of(chunk.content))
             except StreamInterruptedError as broken:
                 if not reply.released:
@@ -111,6 +112,8 @@ def add_agent(
                 interrupted = True
                 await reply.feed(INTERRUPTED_NOTICE)
             break
+        # Merged once: `+` per chunk builds a new message each time.
+        full = add_ai_message_chunks(*chunks) if chunks else None
         gave_up = False
         if full is not None and full.invalid_tool_calls and not interrupted:
             gave_up = _invalid_rounds(state["messages"]) >= MAX_INVALID_TOOL_ROUNDS
