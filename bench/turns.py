@@ -11,6 +11,10 @@ with zero latency, so what is measured is Switchboard's own cost.
 Floor, same run, same Postgres: a bare two-node LangGraph graph (`a → b`, each
 appends one message) compiled with `AsyncPostgresSaver`, `ainvoke` per turn.
 Reports p50/p95 of both and the ratio of p50s (target: ≤ 3).
+
+For reference, also a bare chain with as many super-steps as the full turn took
+(read from its checkpoint): LangGraph's own cost of checkpointing that many
+steps, which no node code can go under.
 Writes `bench/results/turns.json`.
 """
 
@@ -51,20 +55,48 @@ class _Bare(TypedDict):
     messages: Annotated[list[AnyMessage], add_messages]
 
 
-def bare_graph() -> StateGraph:
-    """The floor: two nodes, one message each."""
+def bare_graph(steps: int = 2) -> StateGraph:
+    """The floor: a chain of `steps` nodes, one message each (two by default)."""
     graph = StateGraph(_Bare)
-    graph.add_node("a", lambda state: {"messages": [AIMessage(content="a")]})
-    graph.add_node("b", lambda state: {"messages": [AIMessage(content="b")]})
-    graph.add_edge(START, "a")
-    graph.add_edge("a", "b")
-    graph.add_edge("b", END)
+    previous = START
+    for n in range(steps):
+        graph.add_node(f"n{n}", lambda state, n=n: {"messages": [AIMessage(content=f"n{n}")]})
+        graph.add_edge(previous, f"n{n}")
+        previous = f"n{n}"
+    graph.add_edge(previous, END)
     return graph
+
+
+async def time_bare(graph: Any, turns: int, warmup: int) -> list[float]:
+    """Time `ainvoke` of one message on a new thread, `turns` times after `warmup`."""
+    took: list[float] = []
+    for n in range(warmup + turns):
+        config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+        start = time.perf_counter()
+        await graph.ainvoke({"messages": [HumanMessage(content="hi")]}, config)
+        if n >= warmup:
+            took.append(time.perf_counter() - start)
+    return took
+
+
+FULL_TURN_EVENTS = (
+    ("handoff", "billing"),
+    ("tool", "search_knowledge_base"),
+    ("tool", "explain_charge"),
+    ("message", "billing"),
+)
+"""What the measured turn must stream, or the benchmark measured something else."""
 
 
 async def full_turn(
     client: httpx.AsyncClient, headers: dict[str, str], thread: str, n: int
 ) -> float:
+    """Send one message and read its SSE stream to `done`; return the seconds taken.
+
+    Raises RuntimeError when the turn did not run the whole scenario.
+    """
+    seen: set[tuple[str, str]] = set()
+    event = ""
     start = time.perf_counter()
     async with client.stream(
         "POST",
@@ -73,17 +105,28 @@ async def full_turn(
         json={"content": "I was charged twice for order 1007", "client_message_id": f"m-{n}"},
     ) as response:
         async for line in response.aiter_lines():
-            if line.startswith("event: done"):
-                break
-    return time.perf_counter() - start
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+                if event == "done":
+                    break
+            elif line.startswith("data: ") and event in ("handoff", "tool", "message"):
+                data = json.loads(line.removeprefix("data: "))
+                seen.add((event, data.get("to") or data.get("name") or data.get("agent") or ""))
+    took = time.perf_counter() - start
+    if missing := [e for e in FULL_TURN_EVENTS if e not in seen]:
+        raise RuntimeError(f"the benchmark turn did not run in full: no {missing} in {seen}")
+    return took
 
 
-async def run(turns: int, warmup: int) -> dict[str, Any]:
-    async with scratch_database(SERVER, prefix="switchboard_bench") as url:
+async def run(
+    turns: int, warmup: int, *, server: str = SERVER, data_dir: Path = Path(".data/eval")
+) -> dict[str, Any]:
+    """Time `turns` full turns and bare-graph turns on a scratch database of `server`."""
+    async with scratch_database(server, prefix="switchboard_bench") as url:
         # Hundreds of turns by one customer: the abuse limits (issue 8) would refuse them.
         settings = eval_settings(
             url,
-            Path(".data/eval"),
+            data_dir,
             SWITCHBOARD_RATE_LIMIT_CUSTOMER=0,
             SWITCHBOARD_RATE_LIMIT_IP=0,
         )
@@ -107,27 +150,34 @@ async def run(turns: int, warmup: int) -> dict[str, Any]:
                     took = await full_turn(client, headers, thread, n)
                     if n >= warmup:
                         full.append(took)
-            floor_graph = bare_graph().compile(checkpointer=AsyncPostgresSaver(app.state.pool))
-            floor: list[float] = []
-            for n in range(warmup + turns):
-                config = {"configurable": {"thread_id": str(uuid.uuid4())}}
-                start = time.perf_counter()
-                await floor_graph.ainvoke({"messages": [HumanMessage(content="hi")]}, config)
-                if n >= warmup:
-                    floor.append(time.perf_counter() - start)
-    summary = {
+            last = await app.state.graph.aget_state({"configurable": {"thread_id": thread}})
+            steps = last.metadata["step"] + 1  # the input checkpoint is step -1
+            saver = AsyncPostgresSaver(app.state.pool)
+            floor = await time_bare(bare_graph().compile(checkpointer=saver), turns, warmup)
+            same_steps = await time_bare(
+                bare_graph(steps).compile(checkpointer=saver), turns, warmup
+            )
+    summary: dict[str, Any] = {
         name: {
             "p50_ms": round(_pct(values, 0.5) * 1000, 2),
             "p95_ms": round(_pct(values, 0.95) * 1000, 2),
             "mean_ms": round(statistics.fmean(values) * 1000, 2),
         }
-        for name, values in (("full_turn", full), ("bare_langgraph", floor))
+        for name, values in (
+            ("full_turn", full),
+            ("bare_langgraph", floor),
+            ("bare_same_steps", same_steps),
+        )
     }
+    summary["full_turn_steps"] = steps
     summary["ratio_p50"] = round(
         summary["full_turn"]["p50_ms"] / summary["bare_langgraph"]["p50_ms"], 2
     )
     summary["ratio_p95"] = round(
         summary["full_turn"]["p95_ms"] / summary["bare_langgraph"]["p95_ms"], 2
+    )
+    summary["ratio_p50_same_steps"] = round(
+        summary["full_turn"]["p50_ms"] / summary["bare_same_steps"]["p50_ms"], 2
     )
     summary["turns"] = turns
     summary["target_ratio"] = 3
@@ -144,11 +194,15 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     print(f"{'':16} {'p50 ms':>9} {'p95 ms':>9} {'mean ms':>9}")
-    for name in ("full_turn", "bare_langgraph"):
+    for name in ("full_turn", "bare_langgraph", "bare_same_steps"):
         r = result[name]
         print(f"{name:16} {r['p50_ms']:>9} {r['p95_ms']:>9} {r['mean_ms']:>9}")
     print(
         f"ratio p50 {result['ratio_p50']} (target <= 3), p95 {result['ratio_p95']}; {turns} turns"
+    )
+    print(
+        f"bare_same_steps: a {result['full_turn_steps']}-step chain, as many super-steps as the"
+        f" full turn; full turn / it p50 {result['ratio_p50_same_steps']}"
     )
     print(f"wrote {RESULTS}")
 
