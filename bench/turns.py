@@ -151,7 +151,8 @@ async def run(
                     if n >= warmup:
                         full.append(took)
             last = await app.state.graph.aget_state({"configurable": {"thread_id": thread}})
-            steps = last.metadata["step"] + 1  # the input checkpoint is step -1
+            # Step -1 holds the input and step 0 applies it; steps 1..n run the nodes.
+            steps = last.metadata["step"]
             saver = AsyncPostgresSaver(app.state.pool)
             floor = await time_bare(bare_graph().compile(checkpointer=saver), turns, warmup)
             same_steps = await time_bare(

@@ -112,8 +112,7 @@ def add_agent(
                 interrupted = True
                 await reply.feed(INTERRUPTED_NOTICE)
             break
-        # Merged once: `+` per chunk builds a new message each time.
-        full = add_ai_message_chunks(*chunks) if chunks else None
+        full = _merge(chunks)
         gave_up = False
         if full is not None and full.invalid_tool_calls and not interrupted:
             gave_up = _invalid_rounds(state["messages"]) >= MAX_INVALID_TOOL_ROUNDS
@@ -169,6 +168,16 @@ def add_agent(
     graph.add_conditional_edges(
         tools_name, after_tools, {agent: agent for agent in (name, *handoffs)}
     )
+
+
+def _merge(chunks: list[AIMessageChunk]) -> AIMessageChunk | None:
+    """Merge a reply's chunks once (`+` per chunk builds a new message each time).
+
+    A model that cannot stream yields its whole reply as one `AIMessage`.
+    """
+    if len(chunks) < 2:
+        return chunks[0] if chunks else None
+    return add_ai_message_chunks(*chunks)
 
 
 def _as_message(chunk: AIMessageChunk | None) -> AIMessage:
