@@ -123,3 +123,34 @@ def test_missing_kinds_are_filled_from_an_earlier_message() -> None:
     merged = now.merged_with(extract_entities("it was order 1042, $45.20"))
     assert merged.order_id == 1042
     assert merged.amount == Money(Decimal("10"), "USD")
+
+
+@pytest.mark.parametrize(
+    ("text", "orders", "unpriced"),
+    [
+        ("I want a refund of 327 on order 1042", (1042,), ("327",)),
+        ("refund me 40.50 for order 1042", (1042,), ("40.50",)),
+        ("refund of 12,50 please", (), ("12.50",)),
+        ("I only want 40 back", (), ("40",)),
+        ("refund 1042", (1042,), ()),
+        ("can I get a refund for 1042?", (1042,), ()),
+        ("a refund for 3 items on 1042", (1042,), ()),
+        ("Refund $45.20 on order 1042", (1042,), ()),
+    ],
+)
+def test_a_sum_without_a_currency_is_kept_apart_from_order_ids_and_money(
+    text: str, orders: tuple[int, ...], unpriced: tuple[str, ...]
+) -> None:
+    entities = extract_entities(text)
+    assert entities.order_ids == orders
+    assert entities.unpriced_amounts == tuple(Decimal(u) for u in unpriced)
+
+
+def test_a_new_sum_replaces_an_earlier_one_with_or_without_a_currency() -> None:
+    first = extract_entities("refund 40 EUR on order 1042")
+
+    corrected = extract_entities("actually, refund of 30").merged_with(first)
+    assert corrected.amounts == () and corrected.unpriced_amounts == (Decimal(30),)
+
+    priced = extract_entities("30 EUR").merged_with(extract_entities("a refund of 30"))
+    assert priced.amounts == (Money(Decimal(30), "EUR"),) and priced.unpriced_amounts == ()

@@ -218,6 +218,21 @@ def test_domain_tool_called_when_bound_with_schema_arguments_only(model: Offline
     assert called(reply) == ("request_refund", {"order_id": 1042, "amount": 45.2, "reason": text})
 
 
+def test_a_refund_sum_without_a_currency_is_asked_about_not_refunded_in_full(
+    model: OfflineChatModel,
+) -> None:
+    tools = [*BILLING_TOOLS, request_refund]
+    first = ask(model, tools, "I want a refund of 327 on order 1042")
+    assert called(first) is None
+    assert "include the currency" in first.text
+
+    reply = ask(model, tools, "I want a refund of 327 on order 1042", first, "327 EUR")
+    assert called(reply) == (
+        "request_refund",
+        {"order_id": 1042, "amount": 327.0, "reason": "327 EUR"},
+    )
+
+
 def test_identity_is_never_filled_in(model: OfflineChatModel) -> None:
     @tool
     def get_order(order_id: int, customer_id: str) -> str:

@@ -43,6 +43,8 @@ class Entities:
     rma_numbers: tuple[str, ...] = ()
     amounts: tuple[Money, ...] = ()
     emails: tuple[str, ...] = ()
+    unpriced_amounts: tuple[Decimal, ...] = ()
+    """Sums asked for without a currency ("a refund of 327"): too unclear to act on."""
 
     @property
     def order_id(self) -> int | None:
@@ -75,8 +77,11 @@ class Entities:
             order_ids=self.order_ids or earlier.order_ids,
             invoice_ids=self.invoice_ids or earlier.invoice_ids,
             rma_numbers=self.rma_numbers or earlier.rma_numbers,
-            amounts=self.amounts or earlier.amounts,
+            # "Actually, refund 30" after "refund 40 EUR": the new sum wins, unclear or not.
+            amounts=self.amounts or (() if self.unpriced_amounts else earlier.amounts),
             emails=self.emails or earlier.emails,
+            unpriced_amounts=self.unpriced_amounts
+            or (() if self.amounts else earlier.unpriced_amounts),
         )
 
 
@@ -120,6 +125,18 @@ _PHONE = re.compile(
 )
 _DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
 _DECIMAL = re.compile(r"\d+[.,]\d+")
+_SUM = r"(?P<num>\d{1,3}(?:[.,]\d{1,2})?|\d+[.,]\d{1,2})(?![\w.,%])"
+"""A sum with no currency: up to 3 digits, or any number with cents (4-5 digit
+integers stay order numbers)."""
+_UNPRICED_PATTERNS = (
+    # "a refund of 327", "refund me 40.50", "credit 12", "reimburse only 9.99"
+    re.compile(
+        rf"\b(?:refund(?:ed)?|credit(?:ed)?|reimburse(?:d)?)\s+(?:(?:me|of|for|just|only)\s+){{0,2}}{_SUM}",
+        re.IGNORECASE,
+    ),
+    # "I want 40 back"
+    re.compile(rf"(?<![\w.,#$€£]){_SUM}\s+back\b", re.IGNORECASE),
+)
 _ORDER_BY_WORD = re.compile(
     r"\border(?:s)?\s*(?:no\.?|number|num\.?|nr\.?|id|ref(?:erence)?)?\s*(?:is|was|=)?\s*[:#]?\s*"
     r"(?P<id>\d{4,5})\b",
@@ -156,6 +173,9 @@ def extract_entities(text: str) -> Entities:
     amounts.sort(key=lambda pair: pair[0])
     _collect(_PHONE, text, taken, lambda m: m.group(0))
     _collect(_DATE, text, taken, lambda m: m.group(0))
+    unpriced: list[tuple[int, Decimal | None]] = []
+    for pattern in _UNPRICED_PATTERNS:
+        unpriced += _collect(pattern, text, taken, _unpriced_sum, group="num")
 
     orders = _collect(_ORDER_BY_WORD, text, taken, _order_id, group="id")
     orders += _collect(_ORDER_BY_HASH, text, taken, _order_id, group="id")
@@ -169,6 +189,7 @@ def extract_entities(text: str) -> Entities:
         rma_numbers=_unique(value for _, value in rmas),
         amounts=_unique(value for _, value in amounts if value is not None),
         emails=_unique(value for _, value in emails),
+        unpriced_amounts=_unique(value for _, value in sorted(unpriced) if value is not None),
     )
 
 
@@ -197,6 +218,12 @@ def _money(match: re.Match[str]) -> Money | None:
     if code is None or amount is None:
         return None
     return Money(amount=amount, currency=code)
+
+
+def _unpriced_sum(match: re.Match[str]) -> Decimal | None:
+    if _UNIT_AFTER.match(match.string, match.end()):
+        return None  # "a refund for 3 items"
+    return _parse_number(match.group("num"))
 
 
 def _parse_number(raw: str) -> Decimal | None:

@@ -58,6 +58,14 @@ _BARE_REFERENCE = re.compile(
 )
 """A message that is only an order, invoice or RMA number, e.g. "it's #1042"."""
 
+_BARE_SUM = re.compile(
+    r"^\W*(?:(?:it'?s|it\s+is|that'?s|sure|yes|ok|in|make\s+it|the\s+amount\s+is)\W*)*"
+    r"(?:(?:US\$|[$€£]|USD|EUR|GBP)\s?\d[\d.,']*|\d[\d.,']*\s?(?:usd|eur|gbp|dollars?|euros?|"
+    r"pounds?|bucks|[$€£]))(?:\s+please)?\W*$",
+    re.IGNORECASE,
+)
+"""A message that is only a sum with its currency, e.g. "327 EUR" answering "how much?"."""
+
 _LEADING_GREETING = re.compile(
     r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?\b[\s,.!:;-]*",
     re.IGNORECASE,
@@ -145,8 +153,10 @@ def understand(turn: Turn) -> IntentPrediction:
     return") is routed by its keywords; a bare reference ("1042") is read
     together with the customer's previous message.
     """
-    if turn.earlier_user_texts and _BARE_REFERENCE.match(turn.user_text):
-        # "1042" answering "Which order is this about?" continues the last request.
+    bare = _BARE_REFERENCE.match(turn.user_text) or _BARE_SUM.match(turn.user_text)
+    if turn.earlier_user_texts and bare:
+        # "1042" answering "Which order is this about?" (or "327 EUR" answering "How
+        # much?") continues the last request.
         return classify(f"{turn.earlier_user_texts[0]} {turn.user_text}")
     request = _LEADING_GREETING.sub("", turn.user_text, count=1)
     if request != turn.user_text and len(request.split()) >= 3:

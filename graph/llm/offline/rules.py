@@ -68,6 +68,13 @@ ARGUMENT_SOURCES: Mapping[str, ArgumentSource] = {
 }
 """Schema property name → where its value comes from."""
 
+ASK_WHEN_UNCLEAR: Mapping[str, Callable[[Facts], bool]] = {
+    "amount": lambda facts: bool(facts.entities.unpriced_amounts),
+}
+"""Optional parameters to ask for rather than leave out when the customer gave
+an unclear value: a refund "of 327" with no currency must not become a refund
+of everything that is left."""
+
 IDENTITY_PARAMETERS = frozenset({"customer_id", "user_id", "account_id", "customer", "role"})
 """Never filled by the model, even if a schema exposes them."""
 
@@ -101,7 +108,9 @@ def build_arguments(spec: ToolSpec, facts: Facts) -> tuple[dict[str, Any], list[
             value = _coerce(source(facts), schema)
         if value is not None:
             arguments[name] = value
-        elif name in spec.required:
+        elif name in spec.required or (
+            (unclear := ASK_WHEN_UNCLEAR.get(name)) is not None and unclear(facts)
+        ):
             missing.append(name)
     return arguments, missing
 
