@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
+from api.approval_events import ApprovalEvents
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
 from api.heap import freeze_startup_heap
@@ -63,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         prepare_threshold=settings.db_prepare_threshold,
         timeout=settings.db_pool_timeout_seconds,
     )
+    app.state.approval_events = events = None
     try:
         async with pool.connection() as conn:
             await apply_migrations(conn)
@@ -98,6 +100,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.graph, app.state.threads, pool, settings
         )
         sweeper = asyncio.create_task(app.state.approval_flow.sweep_forever(), name="approvals")
+        if settings.approval_events:
+            events = app.state.approval_events = ApprovalEvents(url)
+            await events.start()
         app.state.rate_limiter = RateLimiter(settings)
         app.state.turn_tasks = set()
         app.state.background_tasks = set()
@@ -113,6 +118,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await asyncio.wait(set(app.state.background_tasks), timeout=5)
         await app.state.rate_limiter.close()
     finally:
+        if events is not None:
+            await events.stop()
         await pool.close()
         if observability.tracing is not None:
             await asyncio.to_thread(observability.tracing.flush)

@@ -8,18 +8,23 @@ the compiled graph so the refund is issued (or not) and the customer is told.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, cast
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse
 
+from api.approval_events import ApprovalChange, ApprovalEvents
 from api.approval_flow import ApprovalFlow, live_interrupt
-from api.deps import CurrentStaff, GraphDep, ThreadStoreDep
+from api.deps import CurrentStaff, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
@@ -111,6 +116,64 @@ async def list_approvals(
             ApprovalPublic(**row, customer_name=names.get(row["customer_id"])) for row in rows
         ]
     )
+
+
+class ApprovalEventsOff(ApiError):
+    """Live approval updates are switched off; the console polls instead."""
+
+    status_code = 503
+    code = "approval_events_off"
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Approval changes."}},
+)
+async def approval_events(
+    request: Request, staff: CurrentStaff, settings: SettingsDep
+) -> EventSourceResponse:
+    """Stream approval changes as they happen, from every API process.
+
+    Events: `ready {live}` first; `approval {approval_id, status}` when one is
+    requested, decided, expires or gets its outcome; `down` when the server
+    stopped hearing changes (poll meanwhile) and `resync` when it hears them
+    again (reload the lists: changes in between were missed).
+    """
+    events: ApprovalEvents | None = request.app.state.approval_events
+    if events is None:
+        raise ApprovalEventsOff(
+            "Live approval updates are off on this server (SWITCHBOARD_APPROVAL_EVENTS=false); "
+            "poll GET /v1/approvals instead."
+        )
+    shutdown = anyio.Event()
+
+    async def frames() -> AsyncIterator[dict]:
+        async with events.subscribe() as changes:
+            yield {"event": "ready", "data": json.dumps({"live": events.listening})}
+            while (change := await _next_change(changes, shutdown)) is not None:
+                yield {"event": change.kind, "data": json.dumps(change.payload())}
+
+    return EventSourceResponse(
+        frames(),
+        ping=settings.sse_ping_seconds,
+        send_timeout=settings.sse_send_timeout_seconds,
+        shutdown_event=shutdown,
+        shutdown_grace_period=settings.shutdown_grace_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _next_change(
+    changes: asyncio.Queue[ApprovalChange], shutdown: anyio.Event
+) -> ApprovalChange | None:
+    """Return the next change, or None once the server is shutting down."""
+    change = asyncio.ensure_future(changes.get())
+    stop = asyncio.ensure_future(shutdown.wait())
+    done, pending = await asyncio.wait({change, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return change.result() if change in done else None
 
 
 @router.get("/{approval_id}", response_model=ApprovalDetailPublic)

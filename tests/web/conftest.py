@@ -8,67 +8,24 @@ chromium headless. Screenshots land in `test-artifacts/web/`.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
-from langchain_core.language_models import BaseChatModel
 from langchain_core.outputs import ChatGenerationChunk
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import dict_row
 
-from api.app import create_app
-from tests.conftest import make_settings
-from tests.processes import free_port
+from tests.live_server import LiveServer, serve
 from tests.scripted_model import ScriptedChatModel
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-class LiveServer:
-    """A running app: its base URL and its database, for arranging data."""
-
-    def __init__(self, url: str, database_url: str) -> None:
-        self.url = url
-        self.database_url = database_url
-
-    def query(self, sql: str, *params: object) -> list[dict]:
-        """Run `sql` on the app's database and return the rows."""
-        with psycopg.connect(self.database_url, row_factory=dict_row) as conn:
-            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-
-
-@contextmanager
-def serve(database_url: str, data_dir: Path, model: BaseChatModel | None) -> Iterator[LiveServer]:
-    """Run the app under uvicorn in a thread until the block ends."""
-    settings = make_settings(database_url, data_dir, SWITCHBOARD_ENV="development")
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, model=model), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 180
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start; see the log above")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", database_url)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="package")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import LiveServer
+from tests.live_server import LiveServer
 
 STREAM_PROBE = """() => {
   const root = document.querySelector('#switchboard-widget').shadowRoot;

@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 
 from api.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
-from tests.web.conftest import LiveServer, screenshot
+from tests.live_server import LiveServer
+from tests.web.conftest import screenshot
 from tests.web.helpers import open_store, refund_candidates, send
 
 pytestmark = pytest.mark.slow
@@ -73,4 +74,30 @@ def test_staff_edits_or_rejects_and_decisions_move_to_history(
     expect(rejected).to_contain_text("Rejected")
     expect(rejected).to_contain_text("By staff-007")
     screenshot(staff, "console-history")
+    assert staff.errors == []
+
+
+def test_a_new_request_is_pushed_to_the_open_console_without_waiting_for_a_poll(
+    live_server: LiveServer, new_page
+) -> None:
+    staff: Page = new_page()
+    staff.goto(live_server.url + "/staff")
+    token = mint_token("staff-009", "staff", secret=TEST_JWT_SECRET, ttl_seconds=600)
+    staff.get_by_label("Staff token").fill(token)
+    staff.get_by_role("button", name="Sign in", exact=True).click()
+    # Live: the lists now reload on each pushed change, and on their own only every 30 s.
+    expect(staff.locator("#app")).to_have_attribute("data-live", "true")
+    expect(staff.locator("#updates")).to_have_text("● Live")
+
+    # Any process may write the approval: the change travels through Postgres.
+    live_server.query(
+        "INSERT INTO switchboard.approvals (approval_id, thread_id, tool_call_id, customer_id,"
+        " action, args, summary, expires_at) VALUES ('appr-pushed', gen_random_uuid()::text,"
+        " 'call-pushed', 'cust-001', 'request_refund',"
+        ' \'{"order_id": 4242, "amount": "250.00", "currency": "USD"}\','
+        " 'Refund 250.00 USD on order 4242', now() + interval '1 day') RETURNING approval_id"
+    )
+
+    expect(staff.locator(".item", has_text="order 4242")).to_be_visible(timeout=10_000)
+    expect(staff.locator("#pending-count")).not_to_have_text("0")
     assert staff.errors == []

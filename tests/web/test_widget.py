@@ -10,8 +10,9 @@ from playwright.sync_api import Page, Route, expect
 
 from api.auth import mint_token
 from tests.conftest import TEST_JWT_SECRET
+from tests.live_server import LiveServer
 from tests.scripted_model import ScriptedChatModel, say
-from tests.web.conftest import LiveServer, PacedScriptedChatModel, screenshot
+from tests.web.conftest import PacedScriptedChatModel, screenshot
 from tests.web.helpers import (
     STREAM_PROBE,
     bubbles,

@@ -8,6 +8,7 @@
 
 import { Api, ApiError, agentName, tokenSubject } from "../shared/api";
 import { renderMarkdown } from "../shared/markdown";
+import { readSse } from "../shared/sse";
 
 type Status = "pending" | "approved" | "rejected" | "expired";
 
@@ -40,6 +41,9 @@ interface Approval {
 }
 
 const POLL_MS = 2000;
+/** While approval changes are pushed live, the lists are still reloaded this often. */
+const LIVE_POLL_MS = 30_000;
+const STREAM_RETRY_MAX_MS = 30_000;
 const TOKEN_KEY = "switchboard:staff-token";
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector(selector) as T;
 
@@ -118,6 +122,11 @@ class Console {
   private known = new Set<string>();
   private timer: number | null = null;
   private deciding = false;
+  /** True while `GET /v1/approvals/events` is pushing changes; polling backs off. */
+  private live = false;
+  private stream: AbortController | null = null;
+  private lastRefresh = 0;
+  private scheduled: number | null = null;
 
   constructor() {
     $("#signin-form").addEventListener("submit", (event) => {
@@ -192,13 +201,19 @@ class Console {
     $("#whoami").textContent = `Signed in as ${tokenSubject(token) ?? "staff"}`;
     this.renderLists();
     $("[data-tab=pending]").focus();
-    this.timer = window.setInterval(() => void this.refresh(), POLL_MS);
+    this.timer = window.setInterval(() => {
+      if (!this.live || Date.now() - this.lastRefresh >= LIVE_POLL_MS) void this.refresh();
+    }, POLL_MS);
     void this.refresh();
+    void this.listen();
   }
 
   private signOut(): void {
     if (this.timer !== null) window.clearInterval(this.timer);
     this.timer = null;
+    this.stream?.abort();
+    this.stream = null;
+    this.setLive(false);
     this.api = null;
     this.selected = null;
     sessionStorage.removeItem(TOKEN_KEY);
@@ -212,8 +227,58 @@ class Console {
 
   // --- Lists --------------------------------------------------------------------
 
+  /**
+   * Hear approval changes as they happen (any staff member, any server process) and
+   * reload the lists on each; on `down`, or while the stream is unavailable, the
+   * 2-second poll takes over until the stream is back.
+   */
+  private async listen(): Promise<void> {
+    const controller = new AbortController();
+    this.stream = controller;
+    let delay = 1000;
+    while (this.api && !controller.signal.aborted) {
+      try {
+        const response = await fetch(this.api.url("/v1/approvals/events"), {
+          headers: this.api.headers({ Accept: "text/event-stream" }),
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        delay = 1000;
+        for await (const frame of readSse(response.body)) {
+          if (frame.event === "ready") this.setLive(JSON.parse(frame.data).live === true);
+          else if (frame.event === "down") this.setLive(false);
+          else if (frame.event === "approval" || frame.event === "resync") {
+            this.setLive(true);
+            this.scheduleRefresh();
+          }
+        }
+      } catch {
+        if (controller.signal.aborted) return;
+      }
+      this.setLive(false);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, STREAM_RETRY_MAX_MS);
+    }
+  }
+
+  private setLive(live: boolean): void {
+    this.live = live;
+    $("#app").dataset.live = String(live);
+    $("#updates").textContent = live ? "● Live" : "";
+  }
+
+  /** Reload once for a burst of changes. */
+  private scheduleRefresh(): void {
+    if (this.scheduled !== null) return;
+    this.scheduled = window.setTimeout(() => {
+      this.scheduled = null;
+      void this.refresh();
+    }, 100);
+  }
+
   private async refresh(): Promise<void> {
     if (!this.api) return;
+    this.lastRefresh = Date.now();
     try {
       const [pending, approved, rejected, expired] = await Promise.all(
         (["pending", "approved", "rejected", "expired"] as const).map((status) =>
