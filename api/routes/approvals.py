@@ -28,6 +28,7 @@ from api.deps import CurrentStaff, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
+from api.sse import sse_response
 from api.thread_store import ThreadStore, TurnClaim, TurnStatus
 from api.turns import thread_config
 from tools.approvals import ApprovalConflict, ApprovalStatus
@@ -154,14 +155,7 @@ async def approval_events(
             while (change := await _next_change(changes, shutdown)) is not None:
                 yield {"event": change.kind, "data": json.dumps(change.payload())}
 
-    return EventSourceResponse(
-        frames(),
-        ping=settings.sse_ping_seconds,
-        send_timeout=settings.sse_send_timeout_seconds,
-        shutdown_event=shutdown,
-        shutdown_grace_period=settings.shutdown_grace_seconds,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(frames(), settings, shutdown)
 
 
 async def _next_change(

@@ -28,6 +28,7 @@ from api.observability.logs import thread_id_var, trace_id_var
 from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
+from api.sse import sse_response
 from api.thread_store import ThreadStore, caller_identity
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
@@ -271,14 +272,7 @@ def _sse(
         finally:
             streams.dec()
 
-    return EventSourceResponse(
-        frames(),
-        ping=settings.sse_ping_seconds,
-        send_timeout=settings.sse_send_timeout_seconds,
-        shutdown_event=shutdown,
-        shutdown_grace_period=settings.shutdown_grace_seconds,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(frames(), settings, shutdown)
 
 
 async def _until_shutdown(

@@ -14,13 +14,17 @@ from tests.web.helpers import open_store, refund_candidates, send
 pytestmark = pytest.mark.slow
 
 
-def test_customer_token_cannot_open_the_console(live_server: LiveServer, new_page) -> None:
-    page: Page = new_page()
-    page.goto(live_server.url + "/staff")
-    token = mint_token("cust-001", "customer", secret=TEST_JWT_SECRET, ttl_seconds=600)
-
+def _sign_in(page: Page, server: LiveServer, subject: str, role: str = "staff") -> None:
+    page.goto(server.url + "/staff")
+    token = mint_token(subject, role, secret=TEST_JWT_SECRET, ttl_seconds=600)
     page.get_by_label("Staff token").fill(token)
     page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def test_customer_token_cannot_open_the_console(live_server: LiveServer, new_page) -> None:
+    page: Page = new_page()
+
+    _sign_in(page, live_server, "cust-001", role="customer")
 
     expect(page.get_by_role("alert")).to_contain_text("not a staff token")
     expect(page.locator("#app")).to_be_hidden()
@@ -31,10 +35,7 @@ def test_staff_edits_or_rejects_and_decisions_move_to_history(
     live_server: LiveServer, new_page
 ) -> None:
     staff: Page = new_page()
-    staff.goto(live_server.url + "/staff")
-    token = mint_token("staff-007", "staff", secret=TEST_JWT_SECRET, ttl_seconds=600)
-    staff.get_by_label("Staff token").fill(token)
-    staff.get_by_role("button", name="Sign in", exact=True).click()
+    _sign_in(staff, live_server, "staff-007")
     expect(staff.get_by_text("Signed in as staff-007")).to_be_visible()
 
     # Two shoppers ask for refunds; the open console picks them up without a reload.
@@ -81,10 +82,7 @@ def test_a_new_request_is_pushed_to_the_open_console_without_waiting_for_a_poll(
     live_server: LiveServer, new_page
 ) -> None:
     staff: Page = new_page()
-    staff.goto(live_server.url + "/staff")
-    token = mint_token("staff-009", "staff", secret=TEST_JWT_SECRET, ttl_seconds=600)
-    staff.get_by_label("Staff token").fill(token)
-    staff.get_by_role("button", name="Sign in", exact=True).click()
+    _sign_in(staff, live_server, "staff-009")
     # Live: the lists now reload on each pushed change, and on their own only every 30 s.
     expect(staff.locator("#app")).to_have_attribute("data-live", "true")
     expect(staff.locator("#updates")).to_have_text("● Live")
