@@ -245,11 +245,16 @@ class Console {
         if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
         delay = 1000;
         for await (const frame of readSse(response.body)) {
-          if (frame.event === "ready") this.setLive(JSON.parse(frame.data).live === true);
-          else if (frame.event === "down") this.setLive(false);
-          else if (frame.event === "approval" || frame.event === "resync") {
+          if (frame.event === "approval") {
             this.setLive(true);
             this.scheduleRefresh();
+          } else if (frame.event === "down") {
+            this.setLive(false);
+          } else if (frame.event === "ready" || frame.event === "resync") {
+            // Changes before this point were not pushed: reload, then rely on the stream.
+            const live = frame.event === "resync" || JSON.parse(frame.data).live === true;
+            if (live) await this.refresh();
+            this.setLive(live);
           }
         }
       } catch {
