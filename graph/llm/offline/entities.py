@@ -220,6 +220,21 @@ def _money(match: re.Match[str]) -> Money | None:
     return Money(amount=amount, currency=code)
 
 
+_SUM_FILLER = re.compile(
+    r"\b(?:it'?s|it\s+is|that'?s|sure|yes|ok|in|make\s+it|the\s+amount\s+is|please)\b",
+    re.IGNORECASE,
+)
+
+
+def is_bare_sum(text: str) -> bool:
+    """Whether `text` is only a sum with its currency, e.g. "327 EUR" answering "How much?"."""
+    for pattern in _MONEY_PATTERNS:
+        if match := pattern.search(text):
+            rest = _SUM_FILLER.sub(" ", f"{text[: match.start()]} {text[match.end() :]}")
+            return not re.sub(r"\W", "", rest)
+    return False
+
+
 def _unpriced_sum(match: re.Match[str]) -> Decimal | None:
     if _UNIT_AFTER.match(match.string, match.end()):
         return None  # "a refund for 3 items"

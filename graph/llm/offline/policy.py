@@ -19,7 +19,7 @@ from langchain_core.messages import BaseMessage
 from graph.llm.offline import replies
 from graph.llm.offline.bound_tools import AgentRole, BoundTools
 from graph.llm.offline.conversation import HANDOFF_PREFIX, Turn, read_turn
-from graph.llm.offline.entities import Entities, extract_entities
+from graph.llm.offline.entities import Entities, extract_entities, is_bare_sum
 from graph.llm.offline.followups import follow_up
 from graph.llm.offline.intents import (
     MIN_CONFIDENCE,
@@ -57,14 +57,6 @@ _BARE_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 """A message that is only an order, invoice or RMA number, e.g. "it's #1042"."""
-
-_BARE_SUM = re.compile(
-    r"^\W*(?:(?:it'?s|it\s+is|that'?s|sure|yes|ok|in|make\s+it|the\s+amount\s+is)\W*)*"
-    r"(?:(?:US\$|[$€£]|USD|EUR|GBP)\s?\d[\d.,']*|\d[\d.,']*\s?(?:usd|eur|gbp|dollars?|euros?|"
-    r"pounds?|bucks|[$€£]))(?:\s+please)?\W*$",
-    re.IGNORECASE,
-)
-"""A message that is only a sum with its currency, e.g. "327 EUR" answering "how much?"."""
 
 _LEADING_GREETING = re.compile(
     r"^\W*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening))(?: there)?\b[\s,.!:;-]*",
@@ -153,7 +145,7 @@ def understand(turn: Turn) -> IntentPrediction:
     return") is routed by its keywords; a bare reference ("1042") is read
     together with the customer's previous message.
     """
-    bare = _BARE_REFERENCE.match(turn.user_text) or _BARE_SUM.match(turn.user_text)
+    bare = _BARE_REFERENCE.match(turn.user_text) or is_bare_sum(turn.user_text)
     if turn.earlier_user_texts and bare:
         # "1042" answering "Which order is this about?" (or "327 EUR" answering "How
         # much?") continues the last request.
