@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import anyio
 from sse_starlette import EventSourceResponse
 
 from api.settings import Settings
+
+T = TypeVar("T")
 
 
 def sse_response(
@@ -29,3 +33,16 @@ def sse_response(
         shutdown_grace_period=settings.shutdown_grace_seconds,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+async def unless_shutdown(next_item: Awaitable[T], shutdown: anyio.Event) -> T | None:
+    """Await a stream's next item; give up and return None once the server shuts down.
+
+    Exceptions of `next_item` (`StopAsyncIteration` at the end) propagate.
+    """
+    item = asyncio.ensure_future(next_item)
+    stop = asyncio.ensure_future(shutdown.wait())
+    done, pending = await asyncio.wait({item, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return item.result() if item in done else None

@@ -22,13 +22,13 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
-from api.approval_events import ApprovalChange, ApprovalEvents
+from api.approval_events import ApprovalEvents
 from api.approval_flow import ApprovalFlow, live_interrupt
 from api.deps import CurrentStaff, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
-from api.sse import sse_response
+from api.sse import sse_response, unless_shutdown
 from api.thread_store import ThreadStore, TurnClaim, TurnStatus
 from api.turns import thread_config
 from tools.approvals import ApprovalConflict, ApprovalStatus
@@ -152,22 +152,10 @@ async def approval_events(
     async def frames() -> AsyncIterator[dict]:
         async with events.subscribe() as changes:
             yield {"event": "ready", "data": json.dumps({"live": events.listening})}
-            while (change := await _next_change(changes, shutdown)) is not None:
+            while (change := await unless_shutdown(changes.get(), shutdown)) is not None:
                 yield {"event": change.kind, "data": json.dumps(change.payload())}
 
     return sse_response(frames(), settings, shutdown)
-
-
-async def _next_change(
-    changes: asyncio.Queue[ApprovalChange], shutdown: anyio.Event
-) -> ApprovalChange | None:
-    """Return the next change, or None once the server is shutting down."""
-    change = asyncio.ensure_future(changes.get())
-    stop = asyncio.ensure_future(shutdown.wait())
-    done, pending = await asyncio.wait({change, stop}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    return change.result() if change in done else None
 
 
 @router.get("/{approval_id}", response_model=ApprovalDetailPublic)

@@ -28,7 +28,7 @@ from api.observability.logs import thread_id_var, trace_id_var
 from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
-from api.sse import sse_response
+from api.sse import sse_response, unless_shutdown
 from api.thread_store import ThreadStore, caller_identity
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
@@ -281,18 +281,13 @@ async def _until_shutdown(
     """Pass events through; on server shutdown, say farewell instead of going silent."""
     iterator = aiter(events)
     while True:
-        next_event = asyncio.ensure_future(anext(iterator))
-        stop = asyncio.ensure_future(shutdown.wait())
-        done, _ = await asyncio.wait({next_event, stop}, return_when=asyncio.FIRST_COMPLETED)
-        if next_event in done:
-            stop.cancel()
-            try:
-                event = next_event.result()
-            except StopAsyncIteration:
-                return
+        try:
+            event = await unless_shutdown(anext(iterator), shutdown)
+        except StopAsyncIteration:
+            return
+        if event is not None:
             yield event
             continue
-        next_event.cancel()
         yield ErrorEvent(
             code="server_restarting",
             message=(

@@ -1,0 +1,60 @@
+"""Open SSE streams on server shutdown: a stream stops waiting, a turn's stream says farewell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import anyio
+
+from api.events import DoneEvent, ErrorEvent, Event, TokenEvent
+from api.routes.threads import _until_shutdown
+from api.sse import unless_shutdown
+
+
+async def test_the_next_item_is_returned_when_it_comes_before_shutdown() -> None:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    queue.put_nowait("approval")
+
+    assert await unless_shutdown(queue.get(), anyio.Event()) == "approval"
+
+
+async def test_shutdown_stops_the_wait_and_leaves_the_item_for_no_one() -> None:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    shutdown = anyio.Event()
+    waiting = asyncio.create_task(unless_shutdown(queue.get(), shutdown))
+    await asyncio.sleep(0.01)
+
+    shutdown.set()
+
+    assert await asyncio.wait_for(waiting, 1) is None
+    queue.put_nowait("late")
+    assert queue.get_nowait() == "late", "the cancelled get took nothing"
+
+
+async def test_a_turn_stream_passes_events_then_says_farewell_on_shutdown() -> None:
+    shutdown = anyio.Event()
+    stalled = asyncio.Event()
+
+    async def turn() -> AsyncIterator[Event]:
+        yield TokenEvent(delta="Hello", agent="triage")
+        await stalled.wait()  # the model is still working when the server stops
+        yield TokenEvent(delta="never sent", agent="triage")
+
+    seen: list[Event] = []
+    async for event in _until_shutdown(turn(), shutdown):
+        seen.append(event)
+        if len(seen) == 1:
+            shutdown.set()
+
+    assert seen[0] == TokenEvent(delta="Hello", agent="triage")
+    assert isinstance(seen[1], ErrorEvent) and seen[1].code == "server_restarting"
+    assert isinstance(seen[2], DoneEvent)
+    assert len(seen) == 3
+
+
+async def test_a_turn_stream_that_ends_first_ends_without_farewell() -> None:
+    async def turn() -> AsyncIterator[Event]:
+        yield DoneEvent()
+
+    assert [e async for e in _until_shutdown(turn(), anyio.Event())] == [DoneEvent()]
