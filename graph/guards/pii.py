@@ -46,6 +46,8 @@ MIN_PHONE_DIGITS = 7
 
 MASKED_IN_OUTPUT = frozenset({"CREDIT_CARD", "IBAN_CODE", "US_SSN", "UK_NINO"})
 """Entities the reply never shows in full: only the last four characters survive."""
+MIN_DIGITS_MASKED = 2
+"""The fewest digits any of them holds (an IBAN's check digits; cards and ids hold more)."""
 
 _PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|IBAN|SSN|NINO|IP)_(\d+)\]")
 
@@ -281,11 +283,15 @@ class PiiScanner:
             e for e in self.analyzer.get_supported_entities(language="en") if e not in known
         )
 
-    def find(self, text: str) -> list[PiiEntity]:
-        """Return non-overlapping entities, stronger types winning overlaps."""
+    def find(self, text: str, entities: Iterable[str] | None = None) -> list[PiiEntity]:
+        """Return non-overlapping entities, stronger types winning overlaps.
+
+        `entities` narrows the search to those types (all known types by default).
+        """
         if not text.strip():
             return []
-        results = self.analyzer.analyze(text=text, language="en", entities=self.entities)
+        wanted = self.entities if entities is None else [e for e in self.entities if e in entities]
+        results = self.analyzer.analyze(text=text, language="en", entities=wanted)
         results = [r for r in results if r.score >= self.threshold]
         results.sort(key=lambda r: (-_PRIORITY.get(r.entity_type, 1), -r.score, r.start))
         kept: list[PiiEntity] = []
@@ -315,8 +321,15 @@ class PiiScanner:
         return RedactionResult("".join(out), entities, vault)
 
     def mask_for_output(self, text: str) -> tuple[str, list[PiiEntity]]:
-        """Mask card numbers, IBANs and national ids to their last four characters."""
-        entities = [e for e in self.find(text) if e.entity_type in MASKED_IN_OUTPUT]
+        """Mask card numbers, IBANs and national ids to their last four characters.
+
+        Only those types are looked for: they outrank every other type in overlaps,
+        so the others could not change which are found. Each of them holds at least
+        two digits, so text with fewer is not analysed at all (most reply segments).
+        """
+        if sum(c.isdigit() for c in text) < MIN_DIGITS_MASKED:
+            return text, []
+        entities = self.find(text, MASKED_IN_OUTPUT)
         for e in reversed(entities):
             tail = re.sub(r"\W", "", e.value)[-4:]
             text = f"{text[: e.start]}•••• {tail}{text[e.end :]}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from graph.guards import Guards, Vault, restore
+from graph.guards.pii import MASKED_IN_OUTPUT
 
 PHONES = [
     "+44 20 7946 0958",
@@ -93,3 +94,20 @@ def test_output_masking_keeps_only_the_last_four(guards: Guards) -> None:
     masked, found = guards.pii.mask_for_output("Charged to 4111 1111 1111 1111 today.")
     assert masked == "Charged to •••• 1111 today."
     assert [e.entity_type for e in found] == ["CREDIT_CARD"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Charged to 4111 1111 1111 1111, call +44 20 7946 0958 or mail ann@shop.example.",
+        "IBAN GB82 WEST 1234 5698 7654 32 and SSN 078-05-1120 on file.",
+        "Your NI number QQ 12 34 56 C; order 1042, thread 6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b.",
+        "Card 5555555555554444 (phone 555-010-4444).",
+        "No numbers here at all.",
+        "Order 7 of 9.",
+    ],
+)
+def test_output_masking_finds_what_a_full_scan_finds(guards: Guards, text: str) -> None:
+    _, found = guards.pii.mask_for_output(text)
+    full = [e for e in guards.pii.find(text) if e.entity_type in MASKED_IN_OUTPUT]
+    assert found == full
