@@ -1,15 +1,18 @@
-"""Live approval changes for the staff console, heard through Postgres LISTEN/NOTIFY.
+"""Live approval changes, heard through Postgres LISTEN/NOTIFY.
 
-Migration 0004 makes every new, decided or expired approval send a NOTIFY on
-`switchboard_approvals`, delivered on commit to every session listening on the
-database, whichever API process made the change. Each process holds one
-listening connection of its own (outside the pool: a LISTEN lasts as long as its
-session) and fans the changes out to the console streams subscribed to it
-(`GET /v1/approvals/events`).
+Migrations 0004 and 0005 make every new, decided or expired approval, every
+outcome recorded on one and the moment the customer's conversation got that
+outcome (`answered`) send a NOTIFY on `switchboard_approvals` naming the
+approval, its status and its thread, delivered on commit to every session
+listening on the database, whichever API process made the change. Each process
+holds one listening connection of its own (outside the pool: a LISTEN lasts as
+long as its session) and fans the changes out to the streams subscribed to it:
+the staff console's (`GET /v1/approvals/events`, every approval) and the
+shopper widget's (`GET /v1/threads/{thread_id}/events`, that thread's only).
 
 A dropped connection is reopened with backoff. Subscribers hear `down` when it
 drops and `resync` when it is back, because changes made in between were not
-heard: the console polls while down and reloads its lists on `resync`.
+heard: clients poll while down and reload on `resync`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anyio
 import psycopg
+
+from api.errors import ApiError
+from api.sse import unless_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +49,31 @@ class ApprovalChange:
     kind: ChangeKind
     approval_id: str | None = None
     status: str | None = None
+    thread_id: str | None = None
+    answered: bool = False
+    """Whether the outcome is in the customer's conversation yet."""
 
     def payload(self) -> dict[str, Any]:
         """Return the event's JSON data."""
         if self.kind == "approval":
-            return {"approval_id": self.approval_id, "status": self.status}
+            return {
+                "approval_id": self.approval_id,
+                "status": self.status,
+                "thread_id": self.thread_id,
+                "answered": self.answered,
+            }
         return {}
+
+    def concerns(self, thread_id: str | None) -> bool:
+        """Whether a subscriber to `thread_id` (None: every thread) is told this."""
+        return thread_id is None or self.kind != "approval" or self.thread_id == thread_id
+
+
+class ApprovalEventsOff(ApiError):
+    """Live approval updates are switched off; clients poll instead."""
+
+    status_code = 503
+    code = "approval_events_off"
 
 
 class ApprovalEvents:
@@ -59,7 +85,7 @@ class ApprovalEvents:
         self._url = url
         self._retry_seconds = retry_seconds
         self._max_retry_seconds = max_retry_seconds
-        self._subscribers: set[asyncio.Queue[ApprovalChange]] = set()
+        self._subscribers: dict[asyncio.Queue[ApprovalChange], str | None] = {}
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
@@ -84,17 +110,38 @@ class ApprovalEvents:
             self._task = None
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[ApprovalChange]]:
-        """Receive every change heard while the context is open."""
+    async def subscribe(
+        self, thread_id: str | None = None
+    ) -> AsyncIterator[asyncio.Queue[ApprovalChange]]:
+        """Receive the changes heard while the context is open.
+
+        With a `thread_id`, only that thread's approvals (and every `down` and
+        `resync`, which concern all subscribers).
+        """
         queue: asyncio.Queue[ApprovalChange] = asyncio.Queue(QUEUE_SIZE)
-        self._subscribers.add(queue)
+        self._subscribers[queue] = thread_id
         try:
             yield queue
         finally:
-            self._subscribers.discard(queue)
+            self._subscribers.pop(queue, None)
+
+    async def sse_frames(
+        self, shutdown: anyio.Event, thread_id: str | None = None
+    ) -> AsyncIterator[dict]:
+        """Yield a subscription's SSE frames until the server shuts down.
+
+        `ready {live}` first; then `approval {approval_id, status, thread_id,
+        answered}`, `down` and `resync` as they are heard.
+        """
+        async with self.subscribe(thread_id) as changes:
+            yield {"event": "ready", "data": json.dumps({"live": self.listening})}
+            while (change := await unless_shutdown(changes.get(), shutdown)) is not None:
+                yield {"event": change.kind, "data": json.dumps(change.payload())}
 
     def _publish(self, change: ApprovalChange) -> None:
-        for queue in list(self._subscribers):
+        for queue, thread_id in list(self._subscribers.items()):
+            if not change.concerns(thread_id):
+                continue
             if queue.full():
                 # Too far behind to catch up change by change: start over from the lists.
                 while not queue.empty():
@@ -133,7 +180,14 @@ class ApprovalEvents:
 def _change_from(payload: str) -> ApprovalChange:
     try:
         data = json.loads(payload)
-        return ApprovalChange("approval", str(data["approval_id"]), str(data["status"]))
+        thread_id = data.get("thread_id")
+        return ApprovalChange(
+            "approval",
+            str(data["approval_id"]),
+            str(data["status"]),
+            None if thread_id is None else str(thread_id),
+            bool(data.get("answered", False)),
+        )
     except (ValueError, KeyError, TypeError):
         logger.warning("unexpected approval notification %r", payload[:200])
         return ApprovalChange("resync")

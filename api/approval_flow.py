@@ -114,6 +114,7 @@ class ApprovalFlow:
         if pending is None:
             text = await self._direct(approval, resume)
             await self.post(approval["thread_id"], text, snapshot)
+            await self.approvals.mark_notified(approval["approval_id"])
             return "direct"
         before = len(snapshot.values.get("messages", []))
         context = customer_context(approval, request_id)
@@ -131,6 +132,8 @@ class ApprovalFlow:
             # The agent did not write the outcome (model down, or it errored): say it here.
             fresh = await self.approvals.get(approval["approval_id"])
             await self.post(approval["thread_id"], outcome_text(fresh or approval), after)
+        # The outcome is in the conversation now: this is what the waiting widget hears.
+        await self.approvals.mark_notified(approval["approval_id"])
         return "resumed"
 
     async def _direct(self, approval: dict[str, Any], resume: dict[str, Any]) -> str:

@@ -166,10 +166,10 @@ class Settings(BaseSettings):
     """Seconds a pending approval waits for a decision; after that it expires and
     the customer is told in the conversation."""
     approval_events: bool = Field(True, alias="SWITCHBOARD_APPROVAL_EVENTS")
-    """Push approval changes to the staff console as they happen (Postgres
-    LISTEN/NOTIFY on a connection of its own). Turn off behind a transaction-mode
-    pooler such as PgBouncer, where LISTEN does not work: the console then polls
-    every 2 s."""
+    """Push approval changes as they happen to the staff console and to the
+    shopper's widget waiting on one (Postgres LISTEN/NOTIFY on a connection of its
+    own). Turn off behind a transaction-mode pooler such as PgBouncer, where LISTEN
+    does not work: both then poll every 2 s."""
 
     # --- Knowledge base ----------------------------------------------------------
     chroma_url: str | None = Field(None, alias="CHROMA_URL")

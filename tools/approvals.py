@@ -196,7 +196,10 @@ class ApprovalStore:
             return list(await cursor.fetchall())
 
     async def mark_notified(self, approval_id: str) -> None:
-        """Record that the customer's thread got the outcome message."""
+        """Record that the customer's thread got the outcome message.
+
+        Its NOTIFY (migration 0005) tells a waiting widget to read the history.
+        """
         async with self.pool.connection() as conn:
             await conn.execute(
                 "UPDATE switchboard.approvals SET customer_notified_at = now()"

@@ -8,10 +8,8 @@ the compiled graph so the refund is issued (or not) and the customer is told.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, cast
@@ -22,13 +20,13 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
-from api.approval_events import ApprovalEvents
+from api.approval_events import ApprovalEvents, ApprovalEventsOff
 from api.approval_flow import ApprovalFlow, live_interrupt
 from api.deps import CurrentStaff, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
-from api.sse import sse_response, unless_shutdown
+from api.sse import sse_response
 from api.thread_store import ThreadStore, TurnClaim, TurnStatus
 from api.turns import thread_config
 from tools.approvals import ApprovalConflict, ApprovalStatus
@@ -119,13 +117,6 @@ async def list_approvals(
     )
 
 
-class ApprovalEventsOff(ApiError):
-    """Live approval updates are switched off; the console polls instead."""
-
-    status_code = 503
-    code = "approval_events_off"
-
-
 @router.get(
     "/events",
     response_class=EventSourceResponse,
@@ -136,8 +127,9 @@ async def approval_events(
 ) -> EventSourceResponse:
     """Stream approval changes as they happen, from every API process.
 
-    Events: `ready {live}` first; `approval {approval_id, status}` when one is
-    requested, decided, expires or gets its outcome; `down` when the server
+    Events: `ready {live}` first; `approval {approval_id, status, thread_id,
+    answered}` when one is requested, decided, expires, gets its outcome, and
+    once the customer's conversation has the outcome (`answered`); `down` when the server
     stopped hearing changes (poll meanwhile) and `resync` when it hears them
     again (reload the lists: changes in between were missed).
     """
@@ -148,14 +140,7 @@ async def approval_events(
             "poll GET /v1/approvals instead."
         )
     shutdown = anyio.Event()
-
-    async def frames() -> AsyncIterator[dict]:
-        async with events.subscribe() as changes:
-            yield {"event": "ready", "data": json.dumps({"live": events.listening})}
-            while (change := await unless_shutdown(changes.get(), shutdown)) is not None:
-                yield {"event": change.kind, "data": json.dumps(change.payload())}
-
-    return sse_response(frames(), settings, shutdown)
+    return sse_response(events.sse_frames(shutdown), settings, shutdown)
 
 
 @router.get("/{approval_id}", response_model=ApprovalDetailPublic)

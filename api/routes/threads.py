@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, status
 from langchain_core.messages import AIMessage, HumanMessage
 from sse_starlette import EventSourceResponse
 
+from api.approval_events import ApprovalEvents, ApprovalEventsOff
 from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, DailyBudgetExceeded, NotFound
 from api.events import (
@@ -82,6 +83,38 @@ async def list_messages(
         active_agent=snapshot.values.get("active_agent", "triage"),
         messages=messages,
     )
+
+
+@router.get(
+    "/{thread_id}/events",
+    response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Approval changes."}},
+)
+async def thread_events(
+    thread_id: str,
+    request: Request,
+    user: CurrentCustomer,
+    settings: SettingsDep,
+    threads: ThreadStoreDep,
+) -> EventSourceResponse:
+    """Stream the changes to this conversation's approvals as staff act on them.
+
+    The widget listens while a request waits for a team member: `ready {live}`
+    first; `approval {approval_id, status, thread_id, answered}` when one is
+    requested, decided, expires, gets its outcome, and once that outcome is in
+    the conversation (`answered`: read the messages then); `down` while the
+    server does not hear changes (poll meanwhile) and `resync` when it does
+    again (read the messages once).
+    """
+    await _owned(threads, thread_id, user.subject)
+    events: ApprovalEvents | None = request.app.state.approval_events
+    if events is None:
+        raise ApprovalEventsOff(
+            "Live updates are off on this server (SWITCHBOARD_APPROVAL_EVENTS=false); "
+            f"poll GET /v1/threads/{thread_id}/messages instead."
+        )
+    shutdown = anyio.Event()
+    return sse_response(events.sse_frames(shutdown, thread_id), settings, shutdown)
 
 
 @router.post(

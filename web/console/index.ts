@@ -8,7 +8,7 @@
 
 import { Api, ApiError, agentName, tokenSubject } from "../shared/api";
 import { renderMarkdown } from "../shared/markdown";
-import { readSse } from "../shared/sse";
+import { followChanges } from "../shared/live";
 
 type Status = "pending" | "approved" | "rejected" | "expired";
 
@@ -43,7 +43,6 @@ interface Approval {
 const POLL_MS = 2000;
 /** While approval changes are pushed live, the lists are still reloaded this often. */
 const LIVE_POLL_MS = 30_000;
-const STREAM_RETRY_MAX_MS = 30_000;
 const TOKEN_KEY = "switchboard:staff-token";
 const $ = <T extends HTMLElement>(selector: string) => document.querySelector(selector) as T;
 
@@ -205,7 +204,7 @@ class Console {
       if (!this.live || Date.now() - this.lastRefresh >= LIVE_POLL_MS) void this.refresh();
     }, POLL_MS);
     void this.refresh();
-    void this.listen();
+    this.listen();
   }
 
   private signOut(): void {
@@ -232,38 +231,12 @@ class Console {
    * reload the lists on each; on `down`, or while the stream is unavailable, the
    * 2-second poll takes over until the stream is back.
    */
-  private async listen(): Promise<void> {
-    const controller = new AbortController();
-    this.stream = controller;
-    let delay = 1000;
-    while (this.api && !controller.signal.aborted) {
-      try {
-        const response = await fetch(this.api.url("/v1/approvals/events"), {
-          headers: this.api.headers({ Accept: "text/event-stream" }),
-          signal: controller.signal,
-        });
-        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-        delay = 1000;
-        for await (const frame of readSse(response.body)) {
-          if (frame.event === "approval") {
-            this.setLive(true);
-            this.scheduleRefresh();
-          } else if (frame.event === "down") {
-            this.setLive(false);
-          } else if (frame.event === "ready" || frame.event === "resync") {
-            // Changes before this point were not pushed: reload, then rely on the stream.
-            const live = frame.event === "resync" || JSON.parse(frame.data).live === true;
-            if (live) await this.refresh();
-            this.setLive(live);
-          }
-        }
-      } catch {
-        if (controller.signal.aborted) return;
-      }
-      this.setLive(false);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, STREAM_RETRY_MAX_MS);
-    }
+  private listen(): void {
+    if (!this.api) return;
+    this.stream = followChanges(this.api, "/v1/approvals/events", {
+      onChange: (kind) => (kind === "approval" ? this.scheduleRefresh() : this.refresh()),
+      onLive: (live) => this.setLive(live),
+    });
   }
 
   private setLive(live: boolean): void {

@@ -9,6 +9,7 @@
  */
 
 import { Api, ApiError, agentName, apiError, randomId, tokenSubject } from "../shared/api";
+import { followChanges } from "../shared/live";
 import { readSse } from "../shared/sse";
 import { AssistantBubble, type Score, View } from "./view";
 
@@ -45,6 +46,8 @@ interface Saved {
 class StreamCut extends Error {}
 
 const POLL_MS = 2000;
+/** While approval changes are pushed live, the history is still read this often. */
+const LIVE_POLL_MS = 30_000;
 const idOf = (message: HistoryMessage) => message.id ?? `${message.role}:${message.content}`;
 const MAX_RECONNECTS = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -216,6 +219,10 @@ export class Chat {
   private saved: Saved;
   private busy = false;
   private pollTimer: number | null = null;
+  /** The push of this conversation's approval changes, while a decision is awaited. */
+  private changes: AbortController | null = null;
+  private live = false;
+  private lastPoll = 0;
   private card: HTMLElement | null = null;
   private destroyed = false;
   private wake: (() => void) | null = null;
@@ -527,6 +534,7 @@ export class Chat {
       approval.summary,
     );
     this.card.dataset.approvalId = approval.id;
+    this.card.dataset.live = String(this.live);
     this.view.append(this.card, parent);
     this.view.announce("Your request is waiting for a team member's approval.");
     this.startPolling();
@@ -534,6 +542,7 @@ export class Chat {
 
   /** Note the history's messages now; later assistant messages are the decision's outcome. */
   private async baseline(): Promise<void> {
+    this.lastPoll = Date.now();
     const history = await this.fetchHistory();
     if (history && this.saved.approval) {
       this.saved.approval.known = history.messages.map(idOf);
@@ -541,20 +550,42 @@ export class Chat {
     }
   }
 
+  /**
+   * Watch for the decision: the server pushes this conversation's approval changes
+   * (`GET /v1/threads/{id}/events`) and each one reads the history. While the push
+   * is not live the history is read every 2 s; while it is, every 30 s in case.
+   */
   private startPolling(): void {
     if (this.pollTimer !== null) return;
-    this.pollTimer = window.setInterval(() => void this.poll(), POLL_MS);
+    this.pollTimer = window.setInterval(() => {
+      if (!this.live || Date.now() - this.lastPoll >= LIVE_POLL_MS) void this.poll();
+    }, POLL_MS);
+    if (this.saved.threadId && !this.changes) {
+      this.changes = followChanges(this.api, `/v1/threads/${encodeURIComponent(this.saved.threadId)}/events`, {
+        onChange: () => this.poll(),
+        onLive: (live) => this.setLive(live),
+      });
+    }
   }
 
   private stopPolling(): void {
     if (this.pollTimer !== null) window.clearInterval(this.pollTimer);
     this.pollTimer = null;
+    this.changes?.abort();
+    this.changes = null;
+    this.setLive(false);
+  }
+
+  private setLive(live: boolean): void {
+    this.live = live;
+    if (this.card) this.card.dataset.live = String(live);
   }
 
   private async poll(): Promise<void> {
     const approval = this.saved.approval;
     if (!approval) return this.stopPolling();
     if (this.busy || approval.known === null) return;
+    this.lastPoll = Date.now();
     const history = await this.fetchHistory();
     if (!history || !this.saved.approval || this.busy) return;
     const known = new Set(approval.known);
