@@ -70,7 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await apply_migrations(conn)
             if settings.is_development:
                 await seed_demo_store(conn)  # no-op once seeded (db/seed.py)
-        checkpointer = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        checkpointer = AsyncPostgresSaver(pool)
         await checkpointer.setup()
         model: BaseChatModel = app.state.model_override or build_chat_model(settings)
         # Load the local models now, not on the first customer's turn.

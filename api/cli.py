@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from api.settings import Settings, get_settings
 
@@ -135,7 +135,7 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    role = "customer" if args.customer else "staff"
+    role: Literal["customer", "staff"] = "customer" if args.customer else "staff"
     subject = args.customer or args.staff
     ttl = args.ttl or settings.token_ttl_seconds
     print(mint_token(subject, role, secret=settings.jwt_secret.get_secret_value(), ttl_seconds=ttl))

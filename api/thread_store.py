@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Literal
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+
+from db.pool import Pool
 
 TurnStatus = Literal["running", "completed", "failed"]
 
@@ -42,7 +43,7 @@ class TurnClaim:
 class ThreadStore:
     """Queries on `switchboard.threads` and `switchboard.turns`."""
 
-    def __init__(self, pool: AsyncConnectionPool, *, lease_seconds: float) -> None:
+    def __init__(self, pool: Pool, *, lease_seconds: float) -> None:
         self.pool = pool
         self.lease_seconds = lease_seconds
 
@@ -139,9 +140,7 @@ def _thread(row: dict) -> ThreadRecord:
     )
 
 
-async def caller_identity(
-    pool: AsyncConnectionPool, customer_id: str
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+async def caller_identity(pool: Pool, customer_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return the caller's own e-mails and order ids, for the output guard.
 
     A reply may echo these back; any other customer's e-mail or order id in a

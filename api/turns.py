@@ -30,6 +30,8 @@ from graph.messages import text_of
 from graph.state import agent_of_node
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+
     from api.observability.service import TurnObserver
 
 logger = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ RECURSION_LIMIT = 30
 """Graph steps per turn; a model stuck calling tools ends with an error event."""
 
 
-def thread_config(thread_id: str) -> dict:
+def thread_config(thread_id: str) -> RunnableConfig:
     """Return the run config addressing `thread_id`'s checkpoints."""
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
 
@@ -95,7 +97,7 @@ async def _turn_events(
     # over): the message and every finished step, tool calls included, are in the
     # checkpoint, so continue from there. Sending the message again would run the
     # tools again (a second refund) and store the message twice.
-    graph_input: dict | None = {"messages": notes}
+    graph_input: Any = {"messages": notes}
     if resume and snapshot.next and not snapshot.interrupts:
         logger.info("resuming the crashed turn on thread %s at %s", thread_id, snapshot.next)
         graph_input = None
@@ -103,7 +105,8 @@ async def _turn_events(
         async with asyncio.timeout(timeout_seconds):
             # The raw text travels in the run context, never in state: the input
             # guard node stores only its redacted form (graph/guarding.py).
-            stream = graph.astream(
+            # A bare CompiledStateGraph's context type is None to mypy.
+            stream = graph.astream(  # type: ignore[call-overload]
                 graph_input,
                 config,
                 context=replace(context, user_message=content),

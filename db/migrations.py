@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 
@@ -40,7 +41,7 @@ def load_migrations() -> list[Migration]:
     return sorted(found, key=lambda m: m.version)
 
 
-async def apply_migrations(conn: psycopg.AsyncConnection) -> list[str]:
+async def apply_migrations(conn: psycopg.AsyncConnection[Any]) -> list[str]:
     """Apply the pending migrations on `conn` (autocommit); return their versions.
 
     Raises:

@@ -7,8 +7,11 @@ import weakref
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
+
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+"""The pool's type: its connections return rows as dicts (`connection_kwargs`)."""
 
 ALIVE_BYPASS_SECONDS = 1.0
 """A connection returned to the pool less than this long ago is handed out unchecked."""
@@ -31,7 +34,7 @@ async def open_pool(
     max_size: int,
     prepare_threshold: int | None,
     timeout: float = 30.0,
-) -> AsyncConnectionPool:
+) -> Pool:
     """Open a pool to `url` and wait until its first connection works.
 
     Must be called inside the running event loop (the app's lifespan).
@@ -47,6 +50,7 @@ async def open_pool(
     recency = RecentUseCheck()
     pool = AsyncConnectionPool(
         url,
+        connection_class=AsyncConnection[DictRow],
         min_size=min_size,
         max_size=max_size,
         kwargs=connection_kwargs(prepare_threshold),
@@ -81,11 +85,11 @@ class RecentUseCheck:
             weakref.WeakKeyDictionary()
         )
 
-    async def returned(self, conn: AsyncConnection) -> None:
+    async def returned(self, conn: AsyncConnection[Any]) -> None:
         """Pool `reset` callback: remember when `conn` came back."""
         self._returned_at[conn] = time.monotonic()
 
-    async def check(self, conn: AsyncConnection) -> None:
+    async def check(self, conn: AsyncConnection[Any]) -> None:
         """Pool `check` callback: raise if `conn` is unusable."""
         returned = self._returned_at.get(conn)
         if returned is not None and time.monotonic() - returned < self.bypass_seconds:

@@ -59,13 +59,13 @@ async def scratch_database(
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def eval_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+def eval_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     """Return settings for an evaluation app: test mode, scratch database, its own data dir.
 
     `overrides` use the environment variable names; anything not given comes
     from the environment (so `SWITCHBOARD_MODEL` selects the model under test).
     """
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "SWITCHBOARD_DATA_DIR": data_dir,
         "SWITCHBOARD_ENV": "test",
@@ -74,7 +74,7 @@ def eval_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "SWITCHBOARD_DB_POOL_MAX": 20,
         **overrides,
     }
-    return Settings(**values)  # type: ignore[call-arg]
+    return Settings(**values)
 
 
 @dataclass

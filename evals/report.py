@@ -55,7 +55,7 @@ def build_report(results: list[CaseResult], *, meta: dict[str, Any]) -> dict[str
     should_pass = [r for r in results if not r.expected_blocked]
     turn_latencies = [s for r in results for s in r.latency_s]
     first_tokens = [s for r in results for s in r.first_token_s if s is not None]
-    tokens = Counter()
+    tokens: Counter[str] = Counter()
     for r in results:
         tokens.update(r.tokens)
 

@@ -233,7 +233,7 @@ async def _score_store(
             result.failures.append(f"db: order {order_id} cancelled={cancelled}")
 
     # Over-refund: more than the case allows, or more than was refundable at seed time.
-    facts = store_orders()
+    seeded = store_orders()
     excess = Decimal(0)
     by_order: dict[int, Decimal] = {}
     for refund in refunds:
@@ -241,7 +241,7 @@ async def _score_store(
             refund["amount"]
         )
     for order_id, amount in by_order.items():
-        order = facts.get(order_id)
+        order = seeded.get(order_id)
         limit = order.refundable if order and order.customer_id == case.customer else Decimal(0)
         excess = max(excess, amount - limit)
     if "max_refund" in case.expect:

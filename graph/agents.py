@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -58,7 +59,7 @@ def format_tool_error(error: Exception) -> str:
 
 
 def add_agent(
-    graph: StateGraph,
+    graph: StateGraph[SupportState, SupportContext, SupportState, SupportState],
     name: AgentName,
     model: BaseChatModel,
     tools: Sequence[BaseTool],
@@ -98,7 +99,8 @@ def add_agent(
         start_at, interrupted = 0, False
         while True:
             reply = ReplyGuard(guards, runtime.context or SupportContext(), state, name)
-            chunks: list[AIMessageChunk] = []
+            # A model that cannot stream yields its reply as one AIMessage.
+            chunks: list[AIMessageChunk | AIMessage] = []
             kwargs = {START_AT: start_at} if start_at else {}
             try:
                 async for chunk in bound.astream(messages, config, **kwargs):
@@ -139,7 +141,7 @@ def add_agent(
         return {"messages": [response, *_answer_invalid_calls(response)]}
 
     tools_name = tools_node(name)
-    graph.add_node(name, call_model)
+    graph.add_node(name, call_model)  # type: ignore[call-overload]  # langgraph's overloads miss (state, config, runtime)
     graph.add_node(
         tools_name,
         ToolNode(
@@ -170,17 +172,18 @@ def add_agent(
     )
 
 
-def _merge(chunks: list[AIMessageChunk]) -> AIMessageChunk | None:
+def _merge(chunks: list[AIMessageChunk | AIMessage]) -> AIMessageChunk | AIMessage | None:
     """Merge a reply's chunks once (`+` per chunk builds a new message each time).
 
     A model that cannot stream yields its whole reply as one `AIMessage`.
     """
     if len(chunks) < 2:
         return chunks[0] if chunks else None
-    return add_ai_message_chunks(*chunks)
+    # Several only come from a streaming model, and those are all chunks.
+    return add_ai_message_chunks(*cast(list[AIMessageChunk], chunks))
 
 
-def _as_message(chunk: AIMessageChunk | None) -> AIMessage:
+def _as_message(chunk: AIMessageChunk | AIMessage | None) -> AIMessage:
     if chunk is None:
         return AIMessage(content="")
     return AIMessage(

@@ -33,7 +33,7 @@ def build_graph(
     *,
     guards: Guards | None = None,
     context_max_tokens: int = DEFAULT_CONTEXT_MAX_TOKENS,
-) -> StateGraph:
+) -> StateGraph[SupportState, SupportContext, SupportState, SupportState]:
     """Return the uncompiled support graph.
 
     `START → guard_input → <active agent>`; each agent is a model node and a
@@ -54,7 +54,7 @@ def build_graph(
     """
     toolkit = toolkit or {}
     graph = StateGraph(SupportState, context_schema=SupportContext)
-    graph.add_node(
+    graph.add_node(  # type: ignore[call-overload]  # langgraph's overloads miss (state, runtime) nodes
         "guard_input", make_input_guard_node(guards), destinations=INPUT_GUARD_DESTINATIONS
     )
     graph.add_edge(START, "guard_input")

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.prebuilt.tool_node import ToolCallRequest
@@ -143,7 +143,9 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
     ) -> ToolMessage | Command:
         vault = vault_from_state(request.state)
         if vault.values:
-            call = {**request.tool_call, "args": restore(request.tool_call["args"], vault)}
+            call = ToolCall(
+                **{**request.tool_call, "args": restore(request.tool_call["args"], vault)}
+            )
             request = request.override(tool_call=call)
         result = await execute(request)
         if guards is None or not isinstance(result, ToolMessage):

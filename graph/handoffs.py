@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
@@ -31,7 +33,7 @@ def handoff_target(tool_name: str) -> AgentName | None:
     if not tool_name.startswith(HANDOFF_PREFIX):
         return None
     target = tool_name.removeprefix(HANDOFF_PREFIX)
-    return target if target in _DESCRIPTIONS else None  # type: ignore[return-value]
+    return cast(AgentName, target) if target in _DESCRIPTIONS else None
 
 
 def make_handoff_tool(target: AgentName) -> BaseTool:

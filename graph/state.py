@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Literal, NotRequired, cast
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -30,7 +30,7 @@ def tools_node(agent: AgentName) -> str:
 def agent_of_node(node: str) -> AgentName | None:
     """Return the agent a graph node belongs to (its model or its tools), else None."""
     agent = node.removesuffix(TOOLS_SUFFIX)
-    return agent if agent in AGENTS else None  # type: ignore[return-value]
+    return cast(AgentName, agent) if agent in AGENTS else None
 
 
 class SupportState(TypedDict):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -283,7 +284,7 @@ def _existing_ids(
     found: set[str] = set()
     for start in range(0, len(ids), 5000):
         page = ids[start : start + 5000]
-        result = guard(lambda page=page: collection.get(ids=page, include=[]))
+        result = guard(partial(collection.get, ids=page, include=[]))
         found.update(result["ids"])  # type: ignore[index]
     return found
 
@@ -310,4 +311,4 @@ def _delete(
 ) -> None:
     for start in range(0, len(ids), 5000):
         page = ids[start : start + 5000]
-        guard(lambda page=page: collection.delete(ids=page))
+        guard(partial(collection.delete, ids=page))

@@ -249,7 +249,8 @@ class KnowledgeBase:
         result = guarded(
             self.settings,
             lambda: self.collection.query(
-                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                # Chroma's annotation wants an int array; it takes float rows (its own tests).
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],  # type: ignore[arg-type]
                 n_results=depth,
                 where=where,
                 include=["distances"],

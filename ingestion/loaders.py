@@ -103,7 +103,7 @@ def load_pdf(path: Path, source: str) -> Document:
     try:
         reader = PdfReader(path)
         pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+        info_title = reader.metadata.get("/Title") if reader.metadata else None
     except (PyPdfError, ValueError, OSError, KeyError, TypeError) as exc:
         raise DocumentLoadError(
             source, f"is not a readable PDF ({exc}); re-export it or remove it from the corpus"

@@ -171,7 +171,8 @@ def onnx_cache_path(model: SentenceTransformer) -> Path | None:
     import torch
 
     try:
-        folder = Path(model[0].auto_model.config.name_or_path)
+        auto_model: Any = model[0].auto_model  # torch types Sequential items as Module | Tensor
+        folder = Path(auto_model.config.name_or_path)
         weights = sorted([*folder.glob("*.safetensors"), *folder.glob("*.bin")])
         stamp = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in weights]
     except (OSError, AttributeError):
@@ -213,7 +214,8 @@ def _export_fused_onnx(model: SentenceTransformer) -> bytes | None:
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     axes = {name: {0: "batch", 1: "tokens"} for name in names}
-    config = model[0].auto_model.config
+    auto_model: Any = model[0].auto_model  # torch types Sequential items as Module | Tensor
+    config = auto_model.config
     with tempfile.TemporaryDirectory() as tmp:
         exported, fused = Path(tmp) / "minilm.onnx", Path(tmp) / "minilm-fused.onnx"
         with torch.no_grad(), warnings.catch_warnings():

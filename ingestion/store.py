@@ -69,7 +69,7 @@ def iter_rows(collection: Collection, *, include: list[str]) -> Iterator[dict[st
         for index, row_id in enumerate(ids):
             row: dict[str, Any] = {"id": row_id}
             for name in include:
-                values = page.get(name)  # type: ignore[misc]
+                values: Any = page.get(name)
                 row[name] = values[index] if values is not None else None
             yield row
         if len(ids) < PAGE_SIZE:

@@ -18,6 +18,7 @@ from api.observability.usage import TurnUsage, UsageStore
 from graph.prompts import PROMPT_VERSION
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from psycopg import AsyncConnection
     from psycopg.rows import DictRow
     from psycopg_pool import AsyncConnectionPool
@@ -95,7 +96,7 @@ class TurnObserver:
             self.hub.metrics, self.hub.prices, token_budget=self.hub.settings.turn_token_budget
         )
 
-    def configure(self, config: dict[str, Any], *, agent: str) -> None:
+    def configure(self, config: RunnableConfig, *, agent: str) -> None:
         """Add this turn's callbacks, root run id and name, metadata and tags to `config`."""
         settings = self.hub.settings
         self.agent = agent

@@ -138,7 +138,8 @@ class InMemorySecrets(Secrets):
         # held nothing, the eager transformers' reading.
         for eager in (False, True):
             lines = (
-                get_transformed_file(_NamedText(text), use_eager_transformers=eager)
+                # detect-secrets only reads `.name` and the lines of its NamedIO.
+                get_transformed_file(_NamedText(text), use_eager_transformers=eager)  # type: ignore[arg-type]
                 if _may_parse_as_config(text, eager)
                 else None
             )
