@@ -13,8 +13,10 @@ from this process:
     lag and peak RSS of the server, and checks that every thread's history holds
     each message and its reply, in order (zero lost or misordered).
 (b) capacity: single-turn conversations arriving at a fixed rate (open loop);
-    the rate rises step by step until p95 overhead exceeds 150 ms. The highest
-    rate that held is reported next to the floor: the same open-loop steps
+    the rate rises step by step until p95 overhead exceeds 150 ms. Each step also
+    reports the server's CPU milliseconds per turn (Linux /proc), the cost that
+    bounds one process's capacity. The highest rate that held is reported next
+    to the floor: the same open-loop steps
     against a bare two-node LangGraph graph with the same Postgres checkpointer
     and the same per-node model latency, run in this process.
 
@@ -59,6 +61,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process `pid`, all its threads; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime are fields 14 and 15 of proc(5); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Server:
@@ -236,8 +248,14 @@ async def _open_loop(rate: float, seconds: float, fire) -> list[float]:
     return list(await asyncio.gather(*tasks))
 
 
-async def capacity(base: str, rates: list[float], seconds: float, latency_ms: float) -> list[dict]:
-    """(b) raise the offered rate of single-turn conversations until p95 overhead > 150 ms."""
+async def capacity(
+    base: str, rates: list[float], seconds: float, latency_ms: float, pid: int | None = None
+) -> list[dict]:
+    """(b) raise the offered rate of single-turn conversations until p95 overhead > 150 ms.
+
+    With the server's `pid`, each step also reports the server's CPU milliseconds
+    per turn: what one turn costs, whatever the rate, and so what bounds capacity.
+    """
     steps = []
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
@@ -252,12 +270,21 @@ async def capacity(base: str, rates: list[float], seconds: float, latency_ms: fl
 
         for rate in rates:
             start = time.perf_counter()
+            cpu_before = process_cpu_seconds(pid) if pid else None
             overheads = await _open_loop(rate, seconds, fire)
+            cpu_after = process_cpu_seconds(pid) if pid else None
             achieved = len(overheads) / (time.perf_counter() - start)
             p95 = _pct(overheads, 0.95)
-            steps.append(
-                {"offered": rate, "achieved": round(achieved, 2), "overhead_p95_ms": round(p95, 1)}
-            )
+            step = {
+                "offered": rate,
+                "achieved": round(achieved, 2),
+                "overhead_p95_ms": round(p95, 1),
+            }
+            if cpu_before is not None and cpu_after is not None and overheads:
+                step["server_cpu_ms_per_turn"] = round(
+                    (cpu_after - cpu_before) * 1000 / len(overheads), 1
+                )
+            steps.append(step)
             if p95 > OVERHEAD_LIMIT_MS:
                 break
     return steps
@@ -339,7 +366,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     else [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]
                 )
                 seconds = 3.0 if quick else 20.0
-                steps = await capacity(server.base, rates, seconds, latency)
+                steps = await capacity(server.base, rates, seconds, latency, pid=server.process.pid)
                 # The floor goes further: it must show where *its* limit lies.
                 floor_rates = sorted({*rates, *(r * 2 for r in rates[-2:])})
                 floor = await floor_capacity(url, floor_rates, seconds, latency)
@@ -391,6 +418,9 @@ def main() -> None:
                     f"{s['offered']}→{s['achieved']} ({s['overhead_p95_ms']})" for s in cap[name]
                 )
             )
+        cpu = [s["server_cpu_ms_per_turn"] for s in cap["steps"] if "server_cpu_ms_per_turn" in s]
+        if cpu:
+            print(f"  server CPU per turn (ms), by step: {cpu}")
         print(
             f"  sustained {cap['sustained_turns_per_s']} turns/s vs bare LangGraph floor "
             f"{cap['floor_turns_per_s']} (target ≥ half)"

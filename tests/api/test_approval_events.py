@@ -65,10 +65,20 @@ async def _approve(conn: psycopg.AsyncConnection, approval_id: str) -> None:
     )
 
 
-def _read_frames(
+@asynccontextmanager
+async def _served(server_url: str, data_dir: Path) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    """A real server on a scratch database: yield the database URL and a client."""
+    async with scratch_database(server_url, prefix="switchboard_events") as url:
+        with serve(url, data_dir, None) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+                yield url, client
+
+
+@asynccontextmanager
+async def _frames(
     client: httpx.AsyncClient, path: str, headers: dict[str, str]
-) -> tuple[asyncio.Task[None], asyncio.Queue[tuple[str, dict]]]:
-    """Read the SSE stream at `path` in a task; its (event, data) frames go to the queue."""
+) -> AsyncIterator[asyncio.Queue[tuple[str, dict]]]:
+    """Read the SSE stream at `path` while the context is open; yield its (event, data)."""
     frames: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()
 
     async def read() -> None:
@@ -82,7 +92,12 @@ def _read_frames(
                 elif line.startswith("data: "):
                     await frames.put((event, json.loads(line.removeprefix("data: "))))
 
-    return asyncio.create_task(read()), frames
+    reader = asyncio.create_task(read())
+    try:
+        yield frames
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 async def _next(changes: asyncio.Queue[ApprovalChange]) -> ApprovalChange:
@@ -169,73 +184,61 @@ async def test_a_dropped_listener_says_down_then_resync_and_hears_changes_again(
 async def test_staff_stream_the_changes_over_sse_and_customers_cannot(
     postgres_server_url: str, shared_data_dir: Path
 ) -> None:
-    async with scratch_database(postgres_server_url, prefix="switchboard_events") as url:
-        with serve(url, shared_data_dir, None) as server:
-            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-                refused = await client.get("/v1/approvals/events", headers=auth("cust-001"))
-                assert refused.status_code == 403
+    async with _served(postgres_server_url, shared_data_dir) as (url, client):
+        refused = await client.get("/v1/approvals/events", headers=auth("cust-001"))
+        assert refused.status_code == 403
 
-                reader, frames = _read_frames(client, "/v1/approvals/events", STAFF)
-                try:
-                    assert await asyncio.wait_for(frames.get(), 10) == ("ready", {"live": True})
-                    async with _db(url) as conn:
-                        approval_id = await _request_approval(conn)
-                        thread_id = await _thread_of(conn, approval_id)
-                    assert await asyncio.wait_for(frames.get(), 10) == (
-                        "approval",
-                        {
-                            "approval_id": approval_id,
-                            "status": "pending",
-                            "thread_id": thread_id,
-                            "answered": False,
-                        },
-                    )
-                finally:
-                    reader.cancel()
-                    await asyncio.gather(reader, return_exceptions=True)
+        async with _frames(client, "/v1/approvals/events", STAFF) as frames:
+            assert await asyncio.wait_for(frames.get(), 10) == ("ready", {"live": True})
+            async with _db(url) as conn:
+                approval_id = await _request_approval(conn)
+                thread_id = await _thread_of(conn, approval_id)
+            assert await asyncio.wait_for(frames.get(), 10) == (
+                "approval",
+                {
+                    "approval_id": approval_id,
+                    "status": "pending",
+                    "thread_id": thread_id,
+                    "answered": False,
+                },
+            )
 
 
 async def test_a_customer_streams_the_approvals_of_their_own_conversation_only(
     postgres_server_url: str, shared_data_dir: Path
 ) -> None:
-    async with scratch_database(postgres_server_url, prefix="switchboard_events") as url:
-        with serve(url, shared_data_dir, None) as server:
-            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
-                created = await client.post("/v1/threads", headers=auth("cust-001"))
-                thread_id = created.json()["thread_id"]
-                path = f"/v1/threads/{thread_id}/events"
-                assert (await client.get(path, headers=auth("cust-002"))).status_code == 404
-                assert (await client.get(path, headers=STAFF)).status_code == 403
+    async with _served(postgres_server_url, shared_data_dir) as (url, client):
+        created = await client.post("/v1/threads", headers=auth("cust-001"))
+        thread_id = created.json()["thread_id"]
+        path = f"/v1/threads/{thread_id}/events"
+        assert (await client.get(path, headers=auth("cust-002"))).status_code == 404
+        assert (await client.get(path, headers=STAFF)).status_code == 403
 
-                reader, frames = _read_frames(client, path, auth("cust-001"))
-                try:
-                    assert await asyncio.wait_for(frames.get(), 10) == ("ready", {"live": True})
-                    async with _db(url) as conn:
-                        await _request_approval(conn)  # someone else's conversation
-                        approval_id = await _request_approval(conn, thread_id)
-                        await _approve(conn, approval_id)
-                        await conn.execute(  # what ApprovalFlow does once the outcome is posted
-                            "UPDATE switchboard.approvals SET customer_notified_at = now()"
-                            " WHERE approval_id = %s",
-                            (approval_id,),
-                        )
-                    for status, answered in (
-                        ("pending", False),
-                        ("approved", False),
-                        ("approved", True),
-                    ):
-                        assert await asyncio.wait_for(frames.get(), 10) == (
-                            "approval",
-                            {
-                                "approval_id": approval_id,
-                                "status": status,
-                                "thread_id": thread_id,
-                                "answered": answered,
-                            },
-                        )
-                finally:
-                    reader.cancel()
-                    await asyncio.gather(reader, return_exceptions=True)
+        async with _frames(client, path, auth("cust-001")) as frames:
+            assert await asyncio.wait_for(frames.get(), 10) == ("ready", {"live": True})
+            async with _db(url) as conn:
+                await _request_approval(conn)  # someone else's conversation
+                approval_id = await _request_approval(conn, thread_id)
+                await _approve(conn, approval_id)
+                await conn.execute(  # what ApprovalFlow does once the outcome is posted
+                    "UPDATE switchboard.approvals SET customer_notified_at = now()"
+                    " WHERE approval_id = %s",
+                    (approval_id,),
+                )
+            for status, answered in (
+                ("pending", False),
+                ("approved", False),
+                ("approved", True),
+            ):
+                assert await asyncio.wait_for(frames.get(), 10) == (
+                    "approval",
+                    {
+                        "approval_id": approval_id,
+                        "status": status,
+                        "thread_id": thread_id,
+                        "answered": answered,
+                    },
+                )
 
 
 async def test_with_live_updates_off_the_stream_says_how_to_poll(
