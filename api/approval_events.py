@@ -27,9 +27,11 @@ from typing import Any, Literal
 
 import anyio
 import psycopg
+from sse_starlette import EventSourceResponse
 
 from api.errors import ApiError
-from api.sse import unless_shutdown
+from api.settings import Settings
+from api.sse import sse_response, unless_shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +177,27 @@ class ApprovalEvents:
                 self._publish(ApprovalChange("down"))
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max_retry_seconds)
+
+
+def approval_stream(
+    events: ApprovalEvents | None,
+    settings: Settings,
+    *,
+    poll_instead: str,
+    thread_id: str | None = None,
+) -> EventSourceResponse:
+    """Answer a request for live approval changes (all, or `thread_id`'s only).
+
+    Raises ApprovalEventsOff, naming the `poll_instead` endpoint, when this
+    server does not listen (`SWITCHBOARD_APPROVAL_EVENTS=false`).
+    """
+    if events is None:
+        raise ApprovalEventsOff(
+            "Live updates are off on this server (SWITCHBOARD_APPROVAL_EVENTS=false); "
+            f"poll {poll_instead} instead."
+        )
+    shutdown = anyio.Event()
+    return sse_response(events.sse_frames(shutdown, thread_id), settings, shutdown)
 
 
 def _change_from(payload: str) -> ApprovalChange:

@@ -16,9 +16,9 @@ from this process:
     the rate rises step by step until p95 overhead exceeds 150 ms. Each step also
     reports the server's CPU milliseconds per turn (Linux /proc), the cost that
     bounds one process's capacity. The highest rate that held is reported next
-    to the floor: the same open-loop steps
-    against a bare two-node LangGraph graph with the same Postgres checkpointer
-    and the same per-node model latency, run in this process.
+    to the floor: the same open-loop steps against a bare two-node LangGraph
+    graph with the same Postgres checkpointer and the same per-node model
+    latency, run in this process.
 
 Targets (issue 9): (a) p95 overhead ≤ 150 ms, zero lost/misordered;
 (b) capacity ≥ half the floor's. Writes `bench/results/load.json`.

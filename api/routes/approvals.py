@@ -14,19 +14,17 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, cast
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
-from api.approval_events import ApprovalEvents, ApprovalEventsOff
+from api.approval_events import approval_stream
 from api.approval_flow import ApprovalFlow, live_interrupt
 from api.deps import CurrentStaff, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, NotFound
 from api.routes.threads import _public_message
 from api.schemas import MessagePublic
-from api.sse import sse_response
 from api.thread_store import ThreadStore, TurnClaim, TurnStatus
 from api.turns import thread_config
 from tools.approvals import ApprovalConflict, ApprovalStatus
@@ -129,18 +127,13 @@ async def approval_events(
 
     Events: `ready {live}` first; `approval {approval_id, status, thread_id,
     answered}` when one is requested, decided, expires, gets its outcome, and
-    once the customer's conversation has the outcome (`answered`); `down` when the server
-    stopped hearing changes (poll meanwhile) and `resync` when it hears them
-    again (reload the lists: changes in between were missed).
+    once the customer's conversation has the outcome (`answered`); `down` when
+    the server stopped hearing changes (poll meanwhile) and `resync` when it
+    hears them again (reload the lists: changes in between were missed).
     """
-    events: ApprovalEvents | None = request.app.state.approval_events
-    if events is None:
-        raise ApprovalEventsOff(
-            "Live approval updates are off on this server (SWITCHBOARD_APPROVAL_EVENTS=false); "
-            "poll GET /v1/approvals instead."
-        )
-    shutdown = anyio.Event()
-    return sse_response(events.sse_frames(shutdown), settings, shutdown)
+    return approval_stream(
+        request.app.state.approval_events, settings, poll_instead="GET /v1/approvals"
+    )
 
 
 @router.get("/{approval_id}", response_model=ApprovalDetailPublic)

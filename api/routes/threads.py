@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, status
 from langchain_core.messages import AIMessage, HumanMessage
 from sse_starlette import EventSourceResponse
 
-from api.approval_events import ApprovalEvents, ApprovalEventsOff
+from api.approval_events import approval_stream
 from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
 from api.errors import ApiError, Conflict, DailyBudgetExceeded, NotFound
 from api.events import (
@@ -107,14 +107,12 @@ async def thread_events(
     again (read the messages once).
     """
     await _owned(threads, thread_id, user.subject)
-    events: ApprovalEvents | None = request.app.state.approval_events
-    if events is None:
-        raise ApprovalEventsOff(
-            "Live updates are off on this server (SWITCHBOARD_APPROVAL_EVENTS=false); "
-            f"poll GET /v1/threads/{thread_id}/messages instead."
-        )
-    shutdown = anyio.Event()
-    return sse_response(events.sse_frames(shutdown, thread_id), settings, shutdown)
+    return approval_stream(
+        request.app.state.approval_events,
+        settings,
+        poll_instead=f"GET /v1/threads/{thread_id}/messages",
+        thread_id=thread_id,
+    )
 
 
 @router.post(
