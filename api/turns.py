@@ -25,6 +25,8 @@ from api.events import (
 )
 from api.observability.callbacks import TokenBudgetExceeded
 from graph.context import SupportContext
+from graph.guarding import guard_turn_input
+from graph.guards import Guards
 from graph.handoffs import handoff_target
 from graph.messages import text_of
 from graph.state import agent_of_node
@@ -54,6 +56,7 @@ async def run_turn(
     timeout_seconds: float,
     observer: TurnObserver | None = None,
     resume: bool = False,
+    guards: Guards | None = None,
 ) -> AsyncIterator[Event]:
     """Stream the events of one turn; always ends with `done`.
 
@@ -61,9 +64,12 @@ async def run_turn(
     An `observer` (api/observability) measures, traces and records the turn.
     `resume` continues a turn a crashed process left half-done from its last
     checkpoint instead of sending the message again (issue 8).
+    With `guards` (the graph's own), the message is guarded here and its safe
+    form sent as the run's input, which saves the graph a step; without, the
+    graph's input-guard node guards it.
     """
     async for event in _turn_events(
-        graph, thread_id, content, context, timeout_seconds, observer, resume
+        graph, thread_id, content, context, timeout_seconds, observer, resume, guards
     ):
         if observer is not None:
             observer.saw(event)
@@ -78,6 +84,7 @@ async def _turn_events(
     timeout_seconds: float,
     observer: TurnObserver | None,
     resume: bool = False,
+    guards: Guards | None = None,
 ) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
@@ -98,18 +105,43 @@ async def _turn_events(
     # checkpoint, so continue from there. Sending the message again would run the
     # tools again (a second refund) and store the message twice.
     graph_input: Any = {"messages": notes}
+    # The raw text travels in the run context, never in state: the input guard
+    # stores only its redacted form (graph/guarding.py).
+    run_context = replace(context, user_message=content)
     if resume and snapshot.next and not snapshot.interrupts:
         logger.info("resuming the crashed turn on thread %s at %s", thread_id, snapshot.next)
         graph_input = None
+        # Its input is checkpointed, guarded or not: a run that crashed inside the
+        # guard node finds the raw text in the context, as before.
+        run_context = replace(run_context, input_guarded=guards is not None)
     try:
         async with asyncio.timeout(timeout_seconds):
-            # The raw text travels in the run context, never in state: the input
-            # guard node stores only its redacted form (graph/guarding.py).
+            if graph_input is not None and guards is not None:
+                payloads: list[dict[str, Any]] = []
+                guarded = await guard_turn_input(
+                    guards, snapshot.values, content, on_event=payloads.append
+                )
+                for payload in payloads:
+                    if observer is not None:
+                        observer.custom(payload)
+                    if custom := _custom_event(payload):
+                        yield custom
+                graph_input = {**guarded.update, "messages": [*notes, *guarded.update["messages"]]}
+                run_context = replace(context, input_guarded=True)
+                # No graph node guarded it, so the trace's root says what the guard did.
+                config["metadata"]["input_guard"] = {
+                    "verdict": "blocked" if guarded.blocked else "allowed",
+                    "trips": [
+                        f"{p['scanner']}:{p['action']}"
+                        for p in payloads
+                        if p.get("kind") in ("guard", "guard_flagged")
+                    ],
+                }
             # A bare CompiledStateGraph's context type is None to mypy.
             stream = graph.astream(  # type: ignore[call-overload]
                 graph_input,
                 config,
-                context=replace(context, user_message=content),
+                context=run_context,
                 stream_mode=["custom", "updates"],
             )
             async for mode, chunk in stream:

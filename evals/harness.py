@@ -137,6 +137,7 @@ class EvalService:
                 content=text,
                 context=context,
                 timeout_seconds=self.settings.turn_timeout_seconds,
+                guards=self.app.state.guards,
             ):
                 if first is None and isinstance(event, TokenEvent):
                     first = time.perf_counter() - start

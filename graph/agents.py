@@ -31,7 +31,7 @@ from langgraph.runtime import Runtime
 from graph.context import SupportContext
 from graph.guarding import ReplyGuard, make_tool_call_guard
 from graph.guards import Guards
-from graph.handoffs import handoff_target
+from graph.handoffs import handoff_target, handoff_update
 from graph.llm.errors import StreamInterruptedError
 from graph.llm.fallback import START_AT
 from graph.messages import text_of
@@ -72,9 +72,9 @@ def add_agent(
     """Add the `name` agent to `graph`: call the model, run requested tools, repeat.
 
     Two nodes: `name` calls the model, `tools_node(name)` runs its tool calls.
-    The loop ends when the model answers without tool calls, or when a handoff
-    tool (to one of `handoffs`) sets `active_agent`: the edge after the tools
-    goes to the active agent's model. Reply text is released
+    The loop ends when the model answers without tool calls, or when it hands
+    off (to one of `handoffs`): the model node answers the handoff call itself
+    and sets `active_agent`, and the next step is that agent's model. Reply text is released
     (streamed and stored) only after the output guard passed it; the raw model
     tokens are kept out of LangGraph's `messages` stream (`nostream`).
 
@@ -138,6 +138,11 @@ def add_agent(
             }
         if gave_up or (response.invalid_tool_calls and _is_handing_off(response)):
             response.invalid_tool_calls = []
+        if target := _handoff_to(response, handoffs):
+            # Carried out here, not in the tools node: a step of its own would
+            # cost a checkpoint and do nothing else.
+            handed = handoff_update(target, response.tool_calls[0]["id"] or "")
+            return {**handed, "messages": [response, *handed["messages"]]}
         return {"messages": [response, *_answer_invalid_calls(response)]}
 
     tools_name = tools_node(name)
@@ -153,8 +158,10 @@ def add_agent(
     )
 
     def after_model(state: SupportState) -> str:
-        """Run the tools the model called; let it correct malformed calls; else end."""
+        """Follow a handoff; run the called tools; let it correct malformed calls; else end."""
         messages = state["messages"]
+        if messages and _answers_a_handoff(messages[-1]):
+            return state.get("active_agent", name)
         latest = next((m for m in reversed(messages) if isinstance(m, AIMessage)), None)
         if latest is not None and latest.tool_calls:
             return tools_name
@@ -166,7 +173,11 @@ def add_agent(
         """Back to this agent's model, or on to the agent a handoff made active."""
         return state.get("active_agent", "triage")
 
-    graph.add_conditional_edges(name, after_model, {tools_name: tools_name, name: name, END: END})
+    graph.add_conditional_edges(
+        name,
+        after_model,
+        {tools_name: tools_name, name: name, END: END, **{agent: agent for agent in handoffs}},
+    )
     graph.add_conditional_edges(
         tools_name, after_tools, {agent: agent for agent in (name, *handoffs)}
     )
@@ -235,6 +246,25 @@ def _invalid_rounds(messages: list[AnyMessage]) -> int:
 
 def _is_handing_off(message: AIMessage) -> bool:
     return any(handoff_target(call["name"]) for call in message.tool_calls)
+
+
+def _handoff_to(message: AIMessage, handoffs: Sequence[AgentName]) -> AgentName | None:
+    """Return the agent `message` hands off to, if it is one this agent may reach.
+
+    `_keep_a_single_handoff` has left a handoff call alone in its message.
+    """
+    if len(message.tool_calls) != 1:
+        return None
+    target = handoff_target(message.tool_calls[0]["name"])
+    return target if target in handoffs else None
+
+
+def _answers_a_handoff(message: AnyMessage) -> bool:
+    return (
+        isinstance(message, ToolMessage)
+        and message.status != "error"
+        and handoff_target(message.name or "") is not None
+    )
 
 
 def _keep_a_single_handoff(message: AIMessage) -> None:

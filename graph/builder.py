@@ -10,7 +10,12 @@ from langgraph.graph import START, StateGraph
 
 from graph.agents import add_agent
 from graph.context import SupportContext
-from graph.guarding import INPUT_GUARD_DESTINATIONS, make_input_guard_node
+from graph.guarding import (
+    INPUT_GUARD_DESTINATIONS,
+    TURN_STARTS,
+    make_input_guard_node,
+    route_turn,
+)
 from graph.guards import Guards
 from graph.handoffs import make_handoff_tool
 from graph.prompts import SYSTEM_PROMPTS
@@ -39,6 +44,8 @@ def build_graph(
     `START → guard_input → <active agent>`; each agent is a model node and a
     tools node (`graph/agents.py`), and a handoff moves on to another agent's
     model. The input guard ends a blocked turn before any model or tool runs.
+    A caller that guarded the message itself (the API, `api/turns.py`) starts
+    at the active agent instead (`graph.guarding.route_turn`).
     Persistence is the caller's business: the API compiles it with the
     Postgres saver, `graph/studio.py` without one, tests with whatever saver
     they need.
@@ -57,7 +64,7 @@ def build_graph(
     graph.add_node(  # type: ignore[call-overload]  # langgraph's overloads miss (state, runtime) nodes
         "guard_input", make_input_guard_node(guards), destinations=INPUT_GUARD_DESTINATIONS
     )
-    graph.add_edge(START, "guard_input")
+    graph.add_conditional_edges(START, route_turn, {n: n for n in TURN_STARTS})
     for agent in AGENTS:
         tools = [*toolkit.get(agent, ()), *(make_handoff_tool(t) for t in HANDOFFS[agent])]
         add_agent(

@@ -23,6 +23,11 @@ class SupportContext:
     """This turn's raw message, as the customer sent it. It travels in the run
     context, never in state: the input guard stores only its redacted form, so
     the text of a blocked message is never checkpointed."""
+    input_guarded: bool = False
+    """The caller guarded this turn's message before the run and sent its safe
+    form as the input (`graph.guarding.guard_turn_input`), or is resuming a
+    turn whose input is already in the checkpoint: the turn skips the
+    input-guard node. False: the graph guards the input."""
     caller_emails: tuple[str, ...] = ()
     """The caller's own e-mail addresses: the output guard masks any others."""
     caller_order_ids: tuple[str, ...] = ()

@@ -1,10 +1,14 @@
 """Where the guards sit in the graph: before triage, around tools, on every reply.
 
-- `make_input_guard_node`: the first node of every turn. It reads the raw
-  message from the run context (`SupportContext.user_message`, never
-  checkpointed), scans it, and either appends the redacted message and goes to the active agent, or
-  appends a withheld marker plus the refusal and ends the turn: no model call,
-  no tool call, and the raw blocked text is never stored.
+- `guard_turn_input`: scans a turn's raw message and returns the update that
+  stores it: the redacted message, or a withheld marker plus the refusal (no
+  model call, no tool call, and the raw blocked text is never stored). The API
+  runs it before the graph and sends the result as the run's input
+  (`route_turn` then starts at the agent, or ends a blocked turn);
+  `make_input_guard_node` runs it inside the graph for callers that did not
+  (Studio, tests), on the raw message from the run context
+  (`SupportContext.user_message`, never checkpointed) or the input's last
+  human message.
 - `make_tool_call_guard`: restores redacted values (the customer's own e-mail,
   say) inside the tool call only, and scans tool results for instructions
   hidden in data before the model reads them.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolCall, ToolMessage
@@ -65,14 +70,19 @@ def emit(payload: dict[str, Any]) -> None:
     writer(payload)
 
 
-def emit_trips(trips: list[GuardTrip]) -> None:
-    """Emit a `guard` event for each user-visible trip, `guard_flagged` for the rest.
+def trip_payload(trip: GuardTrip) -> dict[str, Any]:
+    """Return a guard trip's custom stream payload: `guard` when the user sees it.
 
     Trips that only flag are not shown to the user but still reach the
     stream, for the guard-trip metrics (issue 7).
     """
+    return {"kind": "guard" if trip.user_visible else "guard_flagged", **trip.event()}
+
+
+def emit_trips(trips: list[GuardTrip]) -> None:
+    """Emit each trip's payload (`trip_payload`) on the run's custom stream."""
     for trip in trips:
-        emit({"kind": "guard" if trip.user_visible else "guard_flagged", **trip.event()})
+        emit(trip_payload(trip))
 
 
 def _latest_user_text(
@@ -93,45 +103,100 @@ def _latest_user_text(
     return None, None
 
 
+@dataclass(frozen=True)
+class GuardedInput:
+    """What the input guard made of a turn's message."""
+
+    update: dict[str, Any]
+    """The state update: the redacted message (and the PII vault), or, for a
+    blocked message, the withheld marker and the refusal."""
+    blocked: bool
+
+
+async def guard_turn_input(
+    guards: Guards,
+    state: SupportState | dict,
+    text: str,
+    *,
+    message_id: str | None = None,
+    on_event: Callable[[dict[str, Any]], None] = emit,
+) -> GuardedInput:
+    """Scan a turn's raw message; return the state update that stores its safe form.
+
+    Guard trips, a refusal and a notice are reported through `on_event` as the
+    graph's custom stream payloads (`emit` inside a run). The raw text of a
+    blocked message appears nowhere in the update.
+    """
+    agent = state.get("active_agent", "triage")
+    message_id = message_id or str(uuid.uuid4())
+    vault = vault_from_state(state)
+    verdict = await guards.input.ascan(text, vault)
+    for trip in verdict.trips:
+        on_event(trip_payload(trip))
+    if not verdict.allowed:
+        refusal = AIMessage(content=verdict.refusal or "", name=agent)
+        on_event({"kind": "blocked", "agent": agent, "content": refusal.content})
+        return GuardedInput(
+            {"messages": [HumanMessage(content=WITHHELD, id=message_id), refusal]}, blocked=True
+        )
+    if verdict.user_notice:
+        on_event({"kind": "notice", "content": verdict.user_notice})
+    return GuardedInput(
+        {
+            "messages": [HumanMessage(content=verdict.text, id=message_id)],
+            "pii_vault": restorable(vault.values),
+        },
+        blocked=False,
+    )
+
+
 def make_input_guard_node(
     guards: Guards | None,
 ) -> Callable[[SupportState, Runtime[SupportContext]], Awaitable[Command]]:
-    """Build the node that guards each turn's input and picks the agent to run."""
+    """Build the node that guards a turn's input when the caller has not.
+
+    The API guards the message before the run (`api/turns.py`) and starts the
+    graph at the agent (`route_turn`), which saves a step a turn; Studio and
+    tests send a plain input, and this node guards it.
+    """
 
     async def guard_input(state: SupportState, runtime: Runtime[SupportContext]) -> Command:
         agent = state.get("active_agent", "triage")
         text, message_id = _latest_user_text(state, runtime.context)
         if text is None:
             return Command(goto=agent)
-        message_id = message_id or str(uuid.uuid4())
         if guards is None:
             return Command(
-                goto=agent, update={"messages": [HumanMessage(content=text, id=message_id)]}
+                goto=agent,
+                update={
+                    "messages": [HumanMessage(content=text, id=message_id or str(uuid.uuid4()))]
+                },
             )
-        vault = vault_from_state(state)
-        verdict = await guards.input.ascan(text, vault)
-        emit_trips(verdict.trips)
-        if not verdict.allowed:
-            refusal = AIMessage(content=verdict.refusal or "", name=agent)
-            emit({"kind": "blocked", "agent": agent, "content": refusal.content})
-            return Command(
-                goto=END,
-                update={"messages": [HumanMessage(content=WITHHELD, id=message_id), refusal]},
-            )
-        if verdict.user_notice:
-            emit({"kind": "notice", "content": verdict.user_notice})
-        return Command(
-            goto=agent,
-            update={
-                "messages": [HumanMessage(content=verdict.text, id=message_id)],
-                "pii_vault": restorable(vault.values),
-            },
-        )
+        guarded = await guard_turn_input(guards, state, text, message_id=message_id)
+        return Command(goto=END if guarded.blocked else agent, update=guarded.update)
 
     return guard_input
 
 
+def route_turn(state: SupportState, runtime: Runtime[SupportContext]) -> str:
+    """Where a turn starts: the input guard, or past it when the caller guarded.
+
+    A caller that guarded the message (`SupportContext.input_guarded`) sent
+    its safe form as the run's input: an allowed message goes straight to the
+    active agent; a blocked one ends the turn, its input already closing with
+    the guard's refusal (an AI message; an allowed input ends with the human
+    message).
+    """
+    if runtime.context is None or not runtime.context.input_guarded:
+        return "guard_input"
+    messages = state.get("messages") or []
+    if messages and isinstance(messages[-1], AIMessage):
+        return END
+    return state.get("active_agent", "triage")
+
+
 INPUT_GUARD_DESTINATIONS = (*AGENTS, END)
+TURN_STARTS = ("guard_input", *AGENTS, END)
 
 
 def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, tool
@@ -36,24 +36,32 @@ def handoff_target(tool_name: str) -> AgentName | None:
     return cast(AgentName, target) if target in _DESCRIPTIONS else None
 
 
+def handoff_update(target: AgentName, tool_call_id: str) -> dict[str, Any]:
+    """Return the state update of a handoff to `target`, answering its tool call.
+
+    It sets `active_agent` and carries the ToolMessage for `tool_call_id`, so
+    the history stays valid for the next model call (every tool call answered).
+    """
+    message = ToolMessage(
+        content=f"Transferred to {target}.",
+        name=handoff_tool_name(target),
+        tool_call_id=tool_call_id,
+    )
+    return {"messages": [message], "active_agent": target}
+
+
 def make_handoff_tool(target: AgentName) -> BaseTool:
     """Build the tool that moves the conversation to `target`.
 
-    The tool returns a `Command` that sets `active_agent` to `target`; the
-    edge after the tools node follows `active_agent`, so the next step is the
-    target's model. The update carries the ToolMessage answering this tool
-    call, so the history stays valid for the next model call (every tool call
-    answered).
+    The support graph's model node carries out a handoff call itself, in the
+    step that made it (`graph/agents.py`): a step of its own would cost a
+    checkpoint and do nothing else. The tool is what the model is offered,
+    and it works on its own too, wherever a ToolNode runs it: it returns a
+    `Command` with the same update (`handoff_update`).
     """
-    name = handoff_tool_name(target)
 
-    @tool(name, description=_DESCRIPTIONS[target])
+    @tool(handoff_tool_name(target), description=_DESCRIPTIONS[target])
     def handoff(runtime: ToolRuntime[SupportContext, SupportState]) -> Command:
-        tool_message = ToolMessage(
-            content=f"Transferred to {target}.",
-            name=name,
-            tool_call_id=runtime.tool_call_id or "",
-        )
-        return Command(update={"messages": [tool_message], "active_agent": target})
+        return Command(update=handoff_update(target, runtime.tool_call_id or ""))
 
     return handoff

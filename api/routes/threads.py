@@ -185,6 +185,7 @@ async def post_message(
                 timeout_seconds=settings.turn_timeout_seconds,
                 observer=observer,
                 resume=claim.resume,
+                guards=request.app.state.guards,
             ):
                 if isinstance(event, ErrorEvent):
                     outcome = "failed"

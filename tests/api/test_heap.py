@@ -14,7 +14,8 @@ def test_freezing_moves_live_objects_out_of_the_collected_generations() -> None:
     survivor = [object() for _ in range(1000)]
     frozen = freeze_startup_heap()
     assert frozen >= len(survivor)
-    assert gc.get_freeze_count() == frozen
+    # At most what was frozen: objects freed since (by other threads too) leave it.
+    assert len(survivor) <= gc.get_freeze_count() <= frozen
     assert not any(obj is survivor for obj in gc.get_objects())  # frozen: not tracked any more
 
 

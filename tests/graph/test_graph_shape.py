@@ -64,9 +64,9 @@ async def test_the_turn_checkpoints_in_one_namespace_one_checkpoint_per_step() -
 
     checkpoints = list(saver.list({"configurable": {"thread_id": "t"}}))
     assert {c.config["configurable"]["checkpoint_ns"] for c in checkpoints} == {""}
-    # -1 holds the input, 0 applies it; then one step per node: guard_input, triage,
-    # triage_tools, billing, billing_tools, billing.
-    assert sorted(c.metadata["step"] for c in checkpoints) == list(range(-1, 7))
+    # -1 holds the input, 0 applies it; then one step per node: guard_input, triage
+    # (its handoff carried out in the same step), billing, billing_tools, billing.
+    assert sorted(c.metadata["step"] for c in checkpoints) == list(range(-1, 6))
 
 
 async def test_a_model_that_cannot_stream_still_hands_off_calls_tools_and_answers() -> None:
