@@ -81,6 +81,27 @@ def test_unclear_store_request_still_gets_the_clarifying_question(model) -> None
     assert "charge, invoice or refund" in _said(ask(model, TRIAGE_TOOLS, "I have a problem"))
 
 
+def test_an_unclear_question_is_looked_up_in_the_help_center_before_asking_back(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    text = "Someone else is using my login, what can I do?"
+    assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
+
+
+def test_an_unclear_question_the_help_center_cannot_answer_gets_the_clarifying_question(
+    model,
+) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    text = "Someone else is using my login, what can I do?"
+    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    reply = _said(ask(model, tools, text, *empty))
+    assert "charge, invoice or refund" in reply and NOT_IN_HELP_CENTER not in reply
+
+
+def test_an_unclear_statement_is_not_searched_but_clarified(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    assert "charge, invoice or refund" in _said(ask(model, tools, "I have a problem"))
+
+
 def test_specialist_answers_a_policy_question_from_the_help_center(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
     text = "How long after delivery can things be sent back?"

@@ -112,14 +112,14 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
     result = turn.last_result
     if result is not None and not result.name.startswith(HANDOFF_PREFIX):
         text = render_tool_result(result.name, result.content, turn.user_text)
-        if (
-            role == "triage"
-            and result.name == KNOWLEDGE_TOOL
-            and text == NOT_IN_HELP_CENTER
-            and far_from_the_store(turn, understand(turn), extract_entities(turn.user_text))
-        ):
-            # Searched only because the message was unlike anything we handle.
-            return Reply(replies.decline(role))
+        if role == "triage" and result.name == KNOWLEDGE_TOOL and text == NOT_IN_HELP_CENTER:
+            prediction = understand(turn)
+            if far_from_the_store(turn, prediction, extract_entities(turn.user_text)):
+                # Searched only because the message was unlike anything we handle.
+                return Reply(replies.decline(role))
+            if prediction.unsure:
+                # Searched because an unclear question might be answered there: it was not.
+                return Reply(replies.clarify(role))
         return Reply(text)
     if role in ("billing", "returns"):
         continued = follow_up(turn, bound)
@@ -199,6 +199,12 @@ class _Step:
         if prediction.unsure:
             if far_from_the_store(self.turn, prediction, self.entities):
                 return self._use_tool("policy_question") or Reply(replies.decline(self.role))
+            if self._general_question():
+                # "My account got locked, what now?": the help center may answer it;
+                # if it does not, the clarifying question follows the search.
+                searched = self._use_tool("policy_question")
+                if searched is not None:
+                    return searched
             return Reply(replies.clarify(self.role))
         if prediction.department in ("billing", "returns"):
             return self._hand_off(prediction.department) or Reply(
