@@ -248,6 +248,10 @@ async def _open_loop(rate: float, seconds: float, fire) -> list[float]:
     return list(await asyncio.gather(*tasks))
 
 
+CAPACITY_RATES = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 80.0, 120.0]
+"""Offered turns/s of the capacity steps, until one breaks the overhead limit."""
+
+
 async def capacity(
     base: str, rates: list[float], seconds: float, latency_ms: float, pid: int | None = None
 ) -> list[dict]:
@@ -360,11 +364,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     latency_ms=latency,
                 )
             if args.only in (None, "capacity"):
-                rates = (
-                    [2.0, 4.0]
-                    if quick
-                    else [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 30.0, 40.0, 60.0, 80.0, 120.0]
-                )
+                rates = [2.0, 4.0] if quick else CAPACITY_RATES
                 seconds = 3.0 if quick else 20.0
                 steps = await capacity(server.base, rates, seconds, latency, pid=server.process.pid)
                 # The floor goes further: it must show where *its* limit lies.
