@@ -74,9 +74,10 @@ def add_agent(
     Two nodes: `name` calls the model, `tools_node(name)` runs its tool calls.
     The loop ends when the model answers without tool calls, or when it hands
     off (to one of `handoffs`): the model node answers the handoff call itself
-    and sets `active_agent`, and the next step is that agent's model. Reply text is released
-    (streamed and stored) only after the output guard passed it; the raw model
-    tokens are kept out of LangGraph's `messages` stream (`nostream`).
+    and sets `active_agent`, and the next step is that agent's model. Reply
+    text is released (streamed and stored) only after the output guard passed
+    it; the raw model tokens are kept out of LangGraph's `messages` stream
+    (`nostream`).
 
     The model sees the system prompt and the recent conversation within
     `context_max_tokens` (`graph/window.py`). Issue 8's failure modes end in a
