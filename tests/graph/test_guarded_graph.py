@@ -25,24 +25,31 @@ def guards(tmp_path_factory: pytest.TempPathFactory) -> Guards:
     return load_guards(make_settings("postgresql://unused", Path(data)))
 
 
-async def _run(graph, text: str, thread: str = "t", **context: object):  # type: ignore[no-untyped-def]
-    events: list[dict] = []
+async def _stream(graph, graph_input: dict, context: SupportContext, side: str):  # type: ignore[no-untyped-def]
+    """Run one turn; return its final state and what the `side` stream mode reported."""
+    reported: list[dict] = []
     async for mode, chunk in graph.astream(
-        {},
-        {"configurable": {"thread_id": thread}},
-        context=SupportContext(
-            customer_id="cust-001",
-            thread_id=thread,
-            user_message=text,
-            **context,  # type: ignore[arg-type]
-        ),
-        stream_mode=["custom", "values"],
+        graph_input,
+        {"configurable": {"thread_id": context.thread_id}},
+        context=context,
+        stream_mode=[side, "values"],
     ):
-        if mode == "custom":
-            events.append(chunk)
+        if mode == side:
+            reported.append(chunk)
         else:
             state = chunk
-    return state, events
+    return state, reported
+
+
+async def _run(graph, text: str, thread: str = "t", **context: object):  # type: ignore[no-untyped-def]
+    """Run a turn whose raw message the graph guards; return its state and custom events."""
+    run_context = SupportContext(
+        customer_id="cust-001",
+        thread_id=thread,
+        user_message=text,
+        **context,  # type: ignore[arg-type]
+    )
+    return await _stream(graph, {}, run_context, "custom")
 
 
 async def test_injection_is_blocked_before_any_model_or_tool_call(guards: Guards) -> None:
@@ -84,18 +91,9 @@ async def test_card_number_is_redacted_for_the_model_and_the_user_is_told(guards
 
 async def _run_guarded_by_caller(graph, update: dict) -> tuple[dict, list[str]]:  # type: ignore[no-untyped-def]
     """Run a turn the way the API does: the message guarded before the run."""
-    nodes: list[str] = []
-    async for mode, chunk in graph.astream(
-        update,
-        {"configurable": {"thread_id": "t"}},
-        context=SupportContext(customer_id="cust-001", thread_id="t", input_guarded=True),
-        stream_mode=["updates", "values"],
-    ):
-        if mode == "updates":
-            nodes.extend(chunk)
-        else:
-            state = chunk
-    return state, nodes
+    context = SupportContext(customer_id="cust-001", thread_id="t", input_guarded=True)
+    state, updates = await _stream(graph, update, context, "updates")
+    return state, [node for update in updates for node in update]
 
 
 async def test_a_message_guarded_by_the_caller_starts_at_the_agent_without_the_guard_node(
