@@ -31,6 +31,13 @@ _PHONE = re.compile(
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
 
+_UUID = re.compile(
+    r"(?<![0-9A-Fa-f-])([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
+    r"(?![0-9A-Fa-f-])"
+)
+"""Thread, request and run ids: kept whole, or an id whose first groups happen to be
+all digits would read as a card number and the log line would lose its id."""
+
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (_SECRETS, "[secret]"),
     (_EMAIL, "[email]"),
@@ -41,10 +48,16 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 def redact_text(text: str) -> str:
-    """Return `text` with secrets, e-mails, IBANs, card and phone numbers masked."""
-    for pattern, mask in _RULES:
-        text = pattern.sub(mask, text)
-    return text
+    """Return `text` with secrets, e-mails, IBANs, card and phone numbers masked.
+
+    UUIDs are left as they are (`_UUID`).
+    """
+    # Split on the UUIDs: the odd parts are the ids, masked nothing in them.
+    parts = _UUID.split(text)
+    for index in range(0, len(parts), 2):
+        for pattern, mask in _RULES:
+            parts[index] = pattern.sub(mask, parts[index])
+    return "".join(parts)
 
 
 def redact(value: Any) -> Any:

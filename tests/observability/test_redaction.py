@@ -21,6 +21,12 @@ from api.observability.tracing import pseudonym, scrub
             "order 1042 on 2026-11-23, version 2026-11-23.1",
             "order 1042 on 2026-11-23, version 2026-11-23.1",
         ),
+        # A thread id whose first groups are all digits is an id, not a card number.
+        (
+            "thread 87001241-0424-4765-b300-9325b43417f7 card 4111 1111 1111 1111",
+            "thread 87001241-0424-4765-b300-9325b43417f7 card [card]",
+        ),
+        ("ref-4111 1111 1111 1111", "ref-[card]"),
     ],
 )
 def test_redact_text(text: str, expected: str) -> None:
