@@ -15,7 +15,7 @@ PASSING = {
     "tool_call_accuracy": 0.93,
     "cross_customer_leaks": 0,
     "over_refunds": 0,
-    "citation_accuracy": 0.7,
+    "citation_accuracy": 0.8,
 }
 
 

@@ -102,6 +102,23 @@ def test_an_unclear_statement_is_not_searched_but_clarified(model) -> None:  # t
     assert "charge, invoice or refund" in _said(ask(model, tools, "I have a problem"))
 
 
+def test_specialist_looks_up_a_general_question_no_tool_serves(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_TOOLS, search_knowledge_base]
+    text = "Do you take PayPal or Apple Pay?"
+    assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
+
+
+def test_specialist_without_the_help_center_still_answers_in_words(model) -> None:  # type: ignore[no-untyped-def]
+    reply = _said(ask(model, BILLING_TOOLS, "Do you take PayPal or Apple Pay?"))
+    assert "payment method" in reply
+
+
+def test_specialist_does_not_look_up_a_statement_about_the_customers_own_card(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_TOOLS, search_knowledge_base]
+    reply = ask(model, tools, "I want to change the card on my account")
+    assert not reply.tool_calls
+
+
 def test_specialist_answers_a_policy_question_from_the_help_center(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
     text = "How long after delivery can things be sent back?"

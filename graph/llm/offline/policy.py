@@ -294,10 +294,20 @@ class _Step:
         )
 
     def _serve(self, intent: str) -> Decision:
-        """Serve a department intent with a tool, or in words when none is bound."""
-        return self._use_tool(intent) or Reply(
-            replies.department_answer(intent, self.entities, self.role)
-        )
+        """Serve a department intent with a tool, or in words when none is bound.
+
+        A general question that no tool serves ("Which payment methods do you
+        accept?") is looked up in the help center first: the words of the
+        department answer say what this chat can do, not what the shop's policy is.
+        """
+        planned = self._use_tool(intent)
+        if planned is not None:
+            return planned
+        if self._general_question():
+            searched = self._use_tool("policy_question")
+            if searched is not None:
+                return searched
+        return Reply(replies.department_answer(intent, self.entities, self.role))
 
     def _hand_off(self, department: str) -> CallTool | None:
         """Transfer to `department`, unless that tool is unbound or a handoff already happened."""
