@@ -14,7 +14,7 @@ from langchain_core.tools import tool
 
 from graph.llm.offline import OfflineChatModel
 from graph.llm.offline.entities import extract_entities
-from graph.llm.offline.render import NOT_IN_HELP_CENTER
+from graph.llm.offline.render import NOT_IN_HELP_CENTER, answer_from_passages
 from tests.graph.test_offline_model import (
     BILLING_TOOLS,
     RETURNS_TOOLS,
@@ -165,3 +165,40 @@ def test_confirming_after_a_duplicate_charge_refunds_only_the_extra_charge(model
     name, args = called(reply) or ("", {})
     assert name == "request_refund"
     assert args["order_id"] == 2210 and args["amount"] == pytest.approx(64.80)
+
+
+def _passage(source: str, text: str, score: float) -> dict[str, Any]:
+    return {"source": source, "title": source.title(), "text": text, "score": score}
+
+
+def test_the_answer_is_built_on_the_best_ranked_article_and_cites_it() -> None:
+    passages = [
+        _passage(
+            "bikes",
+            "Bicycles ship within the country in 3 days. Assembly is free for every bicycle.",
+            0.71,
+        ),
+        # Ranked second, but one of its lines repeats the question's words almost exactly.
+        _passage(
+            "abroad",
+            "How long does delivery take for a bicycle abroad? Parcels abroad take 10 days.",
+            0.69,
+        ),
+    ]
+
+    answer = answer_from_passages(passages, "How long does delivery take for a bicycle?")
+
+    assert answer.startswith("Bicycles ship within the country in 3 days")
+    assert "Source: Bikes (bikes)" in answer
+
+
+def test_a_lower_ranked_article_answers_when_the_best_ranked_has_nothing_relevant() -> None:
+    passages = [
+        _passage("weather", "It rained all week in the harbour town.", 0.71),
+        _passage("bikes", "Bicycles ship within the country in 3 days.", 0.69),
+    ]
+
+    answer = answer_from_passages(passages, "How long does bicycle delivery take?")
+
+    assert "Bicycles ship within the country in 3 days." in answer
+    assert "Source: Bikes (bikes)" in answer and "weather" not in answer

@@ -90,14 +90,13 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     similarities = embedder.embed([sentence for _, _, sentence in candidates]) @ (
         embedder.embed_query(question)
     )
-    best = float(np.max(similarities))
-    if best < RELEVANCE_FLOOR:
+    if float(np.max(similarities)) < RELEVANCE_FLOOR:
         return NOT_IN_HELP_CENTER
-    threshold = max(RELEVANCE_FLOOR, best - SENTENCE_SPREAD)
+    anchor = _anchor(candidates, similarities)
+    threshold = max(RELEVANCE_FLOOR, float(similarities[anchor]) - SENTENCE_SPREAD)
     order = np.argsort(-similarities, kind="stable")
-    chosen = sorted(
-        candidates[index] for index in order[:MAX_SENTENCES] if similarities[index] >= threshold
-    )
+    others = [i for i in order if i != anchor and similarities[i] >= threshold]
+    chosen = sorted(candidates[i] for i in [anchor, *others[: MAX_SENTENCES - 1]])
     used = sorted({passage_index for passage_index, _, _ in chosen})
     answer = " ".join(sentence for _, _, sentence in chosen)
     sources = []
@@ -107,6 +106,22 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
         source = str(passage.get("source") or "").strip()
         sources.append(f"Source: {title} ({source})" if source else f"Source: {title}")
     return answer + "\n\n" + "\n".join(dict.fromkeys(sources))
+
+
+def _anchor(candidates: list[tuple[int, int, str]], similarities: np.ndarray) -> int:
+    """Pick the sentence the answer is built around: the best of the best-ranked passage.
+
+    The retriever (hybrid, whole passages) is a better judge of which article
+    answers the question than one sentence's similarity: "standard shipping
+    within the US" is answered by the domestic article, even if a line of the
+    international one looks closer. A sentence of another passage leads only
+    when the best-ranked passage has none relevant enough.
+    """
+    top = [i for i, (passage, _, _) in enumerate(candidates) if passage == 0]
+    best_of_top = max(top, key=lambda i: similarities[i], default=None)
+    if best_of_top is not None and similarities[best_of_top] >= RELEVANCE_FLOOR:
+        return best_of_top
+    return int(np.argmax(similarities))
 
 
 def _parse(content: str) -> Any:
