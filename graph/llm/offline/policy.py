@@ -199,13 +199,9 @@ class _Step:
         if prediction.unsure:
             if far_from_the_store(self.turn, prediction, self.entities):
                 return self._use_tool("policy_question") or Reply(replies.decline(self.role))
-            if self._general_question():
-                # "My account got locked, what now?": the help center may answer it;
-                # if it does not, the clarifying question follows the search.
-                searched = self._use_tool("policy_question")
-                if searched is not None:
-                    return searched
-            return Reply(replies.clarify(self.role))
+            # "My account got locked, what now?": the help center may answer it;
+            # if it does not, the clarifying question follows the search.
+            return self._look_up() or Reply(replies.clarify(self.role))
         if prediction.department in ("billing", "returns"):
             return self._hand_off(prediction.department) or Reply(
                 replies.department_answer(prediction.intent, self.entities, self.role)
@@ -275,11 +271,9 @@ class _Step:
         if plan.call is not None:
             return CallTool(*plan.call)
         if plan.missing is not None:
-            if intent != "policy_question" and self._general_question():
+            if intent != "policy_question" and (searched := self._look_up()) is not None:
                 # "How many days do I have to return something?" is policy, not a record.
-                searched = self._use_tool("policy_question")
-                if searched is not None:
-                    return searched
+                return searched
             return Reply(replies.ask_for(plan.missing))
         return None
 
@@ -300,14 +294,19 @@ class _Step:
         accept?") is looked up in the help center first: the words of the
         department answer say what this chat can do, not what the shop's policy is.
         """
-        planned = self._use_tool(intent)
-        if planned is not None:
-            return planned
-        if self._general_question():
-            searched = self._use_tool("policy_question")
-            if searched is not None:
-                return searched
-        return Reply(replies.department_answer(intent, self.entities, self.role))
+        return (
+            self._use_tool(intent)
+            or self._look_up()
+            or Reply(replies.department_answer(intent, self.entities, self.role))
+        )
+
+    def _look_up(self) -> Decision | None:
+        """Search the help center for a general question.
+
+        Returns None when the message is not one (`_general_question`) or no
+        search tool is bound.
+        """
+        return self._use_tool("policy_question") if self._general_question() else None
 
     def _hand_off(self, department: str) -> CallTool | None:
         """Transfer to `department`, unless that tool is unbound or a handoff already happened."""
