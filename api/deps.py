@@ -1,4 +1,8 @@
-"""FastAPI dependencies, as `Annotated` aliases."""
+"""FastAPI dependencies, as `Annotated` aliases.
+
+All are `async def`: none does I/O, and FastAPI runs a plain `def` dependency
+in its thread pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,15 @@ from api.thread_store import ThreadStore
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <JWT>`")
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def _graph(request: Request) -> CompiledStateGraph:
+async def _graph(request: Request) -> CompiledStateGraph:
     return request.app.state.graph
 
 
-def _threads(request: Request) -> ThreadStore:
+async def _threads(request: Request) -> ThreadStore:
     return request.app.state.threads
 
 
@@ -33,7 +37,7 @@ GraphDep = Annotated[CompiledStateGraph, Depends(_graph)]
 ThreadStoreDep = Annotated[ThreadStore, Depends(_threads)]
 
 
-def _current_user(
+async def _current_user(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -48,13 +52,13 @@ def _current_user(
 CurrentUser = Annotated[Principal, Depends(_current_user)]
 
 
-def _current_customer(user: CurrentUser) -> Principal:
+async def _current_customer(user: CurrentUser) -> Principal:
     if user.role != "customer":
         raise Forbidden("Staff tokens cannot chat as a customer; use a customer token.")
     return user
 
 
-def _current_staff(user: CurrentUser) -> Principal:
+async def _current_staff(user: CurrentUser) -> Principal:
     if user.role != "staff":
         raise Forbidden("This endpoint is for support staff only.")
     return user

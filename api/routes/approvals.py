@@ -91,7 +91,7 @@ class ApprovalDetailPublic(ApprovalPublic):
     conversation: list[MessagePublic]
 
 
-def _flow(request: Request) -> ApprovalFlow:
+async def _flow(request: Request) -> ApprovalFlow:
     return request.app.state.approval_flow
 
 

@@ -22,7 +22,7 @@ DEMO_STAFF_ID = "staff-001"
 _SUBJECT_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
-def _development_only(settings: SettingsDep) -> None:
+async def _development_only(settings: SettingsDep) -> None:
     if not settings.is_development:
         raise NotFound("Not found.")
 
