@@ -6,7 +6,7 @@ from graph.guards import Guards
 from graph.guards.deobfuscate import variants
 from graph.guards.injection import HELDOUT_FILE, TRAIN_FILE, load_corpus
 
-# Measured at threshold 0.6: detection 0.904 (75/83), false positives 0.020 (2/99).
+# Measured at threshold 0.6: detection 0.892 (74/83), false positives 0.020 (2/99).
 MIN_DETECTION = 0.85
 MAX_FALSE_POSITIVES = 0.05
 
