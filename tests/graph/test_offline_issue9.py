@@ -125,8 +125,53 @@ def test_specialist_answers_a_policy_question_from_the_help_center(model) -> Non
     assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
 
 
-def test_specialist_still_asks_for_the_order_of_a_personal_question(model) -> None:  # type: ignore[no-untyped-def]
+OWN_QUESTION = "How long does a refund take to reach my card?"
+REFUND_PASSAGE = {
+    "title": "Refund timing",
+    "source": "help_center/refund-timing.md",
+    "section": "Timing",
+    "text": "A refund takes 5 to 10 business days to reach your card after we issue it.",
+    "score": 0.82,
+}
+
+
+BILLING_RECORD_TOOLS = [*BILLING_TOOLS, get_order, explain_charge, request_refund]
+
+
+def test_specialist_looks_up_a_question_about_the_customers_own_money_first(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_RECORD_TOOLS, search_knowledge_base]
+    assert called(ask(model, tools, OWN_QUESTION)) == (
+        "search_knowledge_base",
+        {"query": OWN_QUESTION},
+    )
+
+
+def test_the_policy_answer_to_an_own_question_offers_to_check_the_order(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_RECORD_TOOLS, search_knowledge_base]
+    found = tool_turn(
+        "search_knowledge_base",
+        {"query": OWN_QUESTION},
+        {"query": OWN_QUESTION, "passages": [REFUND_PASSAGE]},
+    )
+    reply = _said(ask(model, tools, OWN_QUESTION, *found))
+    answer, offer, source = reply.split("\n\n")
+    assert "5 to 10 business days" in answer
+    assert offer == "If you tell me the order number, I can check your order itself."
+    assert source == "Source: Refund timing (help_center/refund-timing.md)"
+
+
+def test_specialist_asks_for_the_order_when_the_help_center_has_nothing(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
+    text = "can my order be returned?"
+    assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
+    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    assert _said(ask(model, tools, text, *empty)).startswith("Which order")
+
+
+def test_specialist_still_asks_for_the_order_of_a_personal_question_without_the_help_center(
+    model,
+) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, get_order, check_return_eligibility]
     assert _said(ask(model, tools, "can my order be returned?")).startswith("Which order")
 
 

@@ -112,6 +112,15 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
     result = turn.last_result
     if result is not None and not result.name.startswith(HANDOFF_PREFIX):
         text = render_tool_result(result.name, result.content, turn.user_text)
+        if role in ("billing", "returns") and result.name == KNOWLEDGE_TOOL:
+            own_record = _step(turn, bound, role).missing_for_own_record()
+            if own_record is not None:
+                # Searched a question about the customer's own order or money first:
+                # answer with the policy and offer to check the record, or, with
+                # nothing relevant found, ask for what the check needs.
+                if text == NOT_IN_HELP_CENTER:
+                    return Reply(replies.ask_for(own_record))
+                return Reply(replies.with_offer_to_check(text, own_record))
         if role == "triage" and result.name == KNOWLEDGE_TOOL and text == NOT_IN_HELP_CENTER:
             prediction = understand(turn)
             if far_from_the_store(turn, prediction, extract_entities(turn.user_text)):
@@ -126,11 +135,7 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
         if continued is not None:
             return CallTool(*continued)
 
-    prediction = understand(turn)
-    entities = extract_entities(turn.user_text)
-    for earlier in turn.earlier_user_texts:
-        entities = entities.merged_with(extract_entities(earlier))
-    step = _Step(turn, bound, role, prediction, entities)
+    step = _step(turn, bound, role)
     if role == "triage":
         return step.as_triage()
     if role in ("billing", "returns"):
@@ -184,6 +189,14 @@ def far_from_the_store(turn: Turn, prediction: IntentPrediction, entities: Entit
         and not any(pattern.search(turn.user_text) for pattern in _KEYWORDS.values())
         and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
     )
+
+
+def _step(turn: Turn, bound: BoundTools, role: AgentRole) -> _Step:
+    """Read the turn: its intent, and the numbers of this and earlier messages."""
+    entities = extract_entities(turn.user_text)
+    for earlier in turn.earlier_user_texts:
+        entities = entities.merged_with(extract_entities(earlier))
+    return _Step(turn, bound, role, understand(turn), entities)
 
 
 @dataclass(frozen=True)
@@ -271,8 +284,9 @@ class _Step:
         if plan.call is not None:
             return CallTool(*plan.call)
         if plan.missing is not None:
-            if intent != "policy_question" and (searched := self._look_up()) is not None:
-                # "How many days do I have to return something?" is policy, not a record.
+            if intent != "policy_question" and (searched := self._look_up(own=True)) is not None:
+                # "How many days do I have to return something?" is policy, not a record;
+                # "How long does a refund take to reach my card?" is policy first.
                 return searched
             return Reply(replies.ask_for(plan.missing))
         return None
@@ -287,6 +301,29 @@ class _Step:
             and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
         )
 
+    def _own_record_question(self) -> bool:
+        """Whether the message asks about the customer's own order or money, naming no number."""
+        text = self.turn.user_text
+        entities = self.entities
+        return (
+            bool(_GENERAL_QUESTION.search(text) or text.rstrip().endswith("?"))
+            and bool(_OWN_THING.search(text))
+            and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
+        )
+
+    def missing_for_own_record(self) -> str | None:
+        """Return what a tool needs to check an own-record question's record ("order_id").
+
+        None when the message is not a question about the customer's own order
+        or money, or when no tool needs anything more.
+        """
+        if not self._own_record_question():
+            return None
+        facts = Facts(text=self.turn.user_text, entities=self.entities)
+        already_called = {call.key for call in self.turn.calls}
+        plan = plan_tool_call(self.prediction.intent, self.tools, facts, already_called)
+        return plan.missing
+
     def _serve(self, intent: str) -> Decision:
         """Serve a department intent with a tool, or in words when none is bound.
 
@@ -300,13 +337,16 @@ class _Step:
             or Reply(replies.department_answer(intent, self.entities, self.role))
         )
 
-    def _look_up(self) -> Decision | None:
+    def _look_up(self, *, own: bool = False) -> Decision | None:
         """Search the help center for a general question.
 
-        Returns None when the message is not one (`_general_question`) or no
-        search tool is bound.
+        With `own`, also for a question about the customer's own order or
+        money; its answer then offers to check the record (`decide`). Returns
+        None when the message is neither or no search tool is bound.
         """
-        return self._use_tool("policy_question") if self._general_question() else None
+        if self._general_question() or (own and self._own_record_question()):
+            return self._use_tool("policy_question")
+        return None
 
     def _hand_off(self, department: str) -> CallTool | None:
         """Transfer to `department`, unless that tool is unbound or a handoff already happened."""

@@ -85,6 +85,26 @@ def ask_for(parameter: str) -> str:
     return f"Could you tell me the {parameter.replace('_', ' ')}? Then I can look into it."
 
 
+OFFER_TO_CHECK: Mapping[str, str] = {
+    "order_id": "If you tell me the order number, I can check your order itself.",
+    "invoice_id": "If you tell me the invoice number (INV-…), I can check that invoice itself.",
+    "rma_number": "If you tell me your return number (RMA-…), I can check that return itself.",
+}
+
+
+def with_offer_to_check(answer: str, parameter: str) -> str:
+    """Follow a help-center answer with an offer to check the customer's own record.
+
+    The offer goes before the answer's source lines; without a known offer for
+    `parameter` the answer is returned as it is.
+    """
+    offer = OFFER_TO_CHECK.get(parameter)
+    if offer is None:
+        return answer
+    body, sep, sources = answer.partition("\n\nSource: ")
+    return f"{body}\n\n{offer}{sep}{sources}"
+
+
 def human_agent(role: AgentRole) -> str:
     """Answer a request for a person when no escalation tool is bound."""
     return (
