@@ -291,25 +291,21 @@ class _Step:
             return Reply(replies.ask_for(plan.missing))
         return None
 
-    def _general_question(self) -> bool:
-        """Whether the message asks about policy, naming no order and nothing of the customer's."""
+    def _question_naming_no_number(self) -> bool:
+        """Whether the message is a question that names no order, invoice or RMA number."""
         text = self.turn.user_text
         entities = self.entities
-        return (
-            bool(_GENERAL_QUESTION.search(text) or text.rstrip().endswith("?"))
-            and not _OWN_THING.search(text)
-            and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
+        return bool(_GENERAL_QUESTION.search(text) or text.rstrip().endswith("?")) and not (
+            entities.order_ids or entities.invoice_ids or entities.rma_numbers
         )
+
+    def _general_question(self) -> bool:
+        """Whether the message asks about policy, naming no order and nothing of the customer's."""
+        return self._question_naming_no_number() and not _OWN_THING.search(self.turn.user_text)
 
     def _own_record_question(self) -> bool:
         """Whether the message asks about the customer's own order or money, naming no number."""
-        text = self.turn.user_text
-        entities = self.entities
-        return (
-            bool(_GENERAL_QUESTION.search(text) or text.rstrip().endswith("?"))
-            and bool(_OWN_THING.search(text))
-            and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
-        )
+        return self._question_naming_no_number() and bool(_OWN_THING.search(self.turn.user_text))
 
     def missing_for_own_record(self) -> str | None:
         """Return what a tool needs to check an own-record question's record ("order_id").
