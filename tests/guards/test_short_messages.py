@@ -106,5 +106,6 @@ def test_every_help_center_title_survives_the_tool_result_guard(guards: Guards) 
     )
     verdict = guards.output.check_tool_result(result)
     kept = [p["title"] for p in json.loads(verdict.text)["passages"]]
-    assert TOOL_PASSAGE_REMOVED not in kept, [t for t, k in zip(titles, kept) if k != t]
+    removed = [t for t, k in zip(titles, kept, strict=True) if k != t]
+    assert TOOL_PASSAGE_REMOVED not in kept, removed
     assert verdict.clean
