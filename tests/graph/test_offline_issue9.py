@@ -247,3 +247,106 @@ def test_a_lower_ranked_article_answers_when_the_best_ranked_has_nothing_relevan
 
     assert "Bicycles ship within the country in 3 days." in answer
     assert "Source: Bikes (bikes)" in answer and "weather" not in answer
+
+
+# --- How-it-works questions, and questions no tool serves ----------------------------
+
+
+@tool
+def list_invoices() -> str:
+    """List the customer's invoices."""
+    return "[]"
+
+
+INVOICE_TOOLS = [*BILLING_TOOLS, list_invoices, explain_charge, search_knowledge_base]
+HOW_TO_QUESTION = "How do I get an invoice with my business tax number on it?"
+
+
+def test_a_how_to_question_is_looked_up_before_the_customers_records_are_listed(model) -> None:  # type: ignore[no-untyped-def]
+    assert called(ask(model, INVOICE_TOOLS, HOW_TO_QUESTION)) == (
+        "search_knowledge_base",
+        {"query": HOW_TO_QUESTION},
+    )
+
+
+@pytest.mark.parametrize("text", ["Show me my invoices", "Can I see all my invoices?"])
+def test_asking_to_see_the_records_still_lists_them(model, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert called(ask(model, INVOICE_TOOLS, text)) == ("list_invoices", {})
+
+
+def test_a_how_to_question_the_help_center_cannot_answer_gets_the_list(model) -> None:  # type: ignore[no-untyped-def]
+    empty = tool_turn(
+        "search_knowledge_base",
+        {"query": HOW_TO_QUESTION},
+        {"query": HOW_TO_QUESTION, "passages": []},
+    )
+    assert called(ask(model, INVOICE_TOOLS, HOW_TO_QUESTION, *empty)) == ("list_invoices", {})
+
+
+def test_a_how_to_question_the_help_center_answers_gets_the_answer(model) -> None:  # type: ignore[no-untyped-def]
+    passage = {
+        "title": "Invoices",
+        "source": "help_center/invoices.md",
+        "text": "To get an invoice with your business tax number, add the number in your "
+        "account before you order; it is printed on every invoice.",
+        "score": 0.8,
+    }
+    found = tool_turn(
+        "search_knowledge_base",
+        {"query": HOW_TO_QUESTION},
+        {"query": HOW_TO_QUESTION, "passages": [passage]},
+    )
+    reply = _said(ask(model, INVOICE_TOOLS, HOW_TO_QUESTION, *found))
+    assert "business tax number" in reply
+    assert reply.endswith("Source: Invoices (help_center/invoices.md)")
+
+
+OWN_CARD_QUESTION = "Is my card kept safe when I save it on my account?"
+
+
+def test_an_own_question_no_tool_serves_is_looked_up(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_TOOLS, search_knowledge_base]
+    assert called(ask(model, tools, OWN_CARD_QUESTION)) == (
+        "search_knowledge_base",
+        {"query": OWN_CARD_QUESTION},
+    )
+
+
+def test_an_own_question_the_help_center_cannot_answer_gets_what_the_chat_can_do(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*BILLING_TOOLS, search_knowledge_base]
+    empty = tool_turn(
+        "search_knowledge_base",
+        {"query": OWN_CARD_QUESTION},
+        {"query": OWN_CARD_QUESTION, "passages": []},
+    )
+    reply = _said(ask(model, tools, OWN_CARD_QUESTION, *empty))
+    assert reply == _said(ask(model, BILLING_TOOLS, OWN_CARD_QUESTION))
+    assert reply != NOT_IN_HELP_CENTER
+
+
+CONTACT_QUESTION = "Do you have a support phone line?"
+
+
+def test_a_question_about_how_to_reach_the_shop_is_looked_up(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    assert called(ask(model, tools, CONTACT_QUESTION)) == (
+        "search_knowledge_base",
+        {"query": CONTACT_QUESTION},
+    )
+
+
+def test_asking_for_a_person_is_not_looked_up(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    reply = _said(ask(model, tools, "Can I talk to a real person please?"))
+    assert "colleague" in reply
+
+
+def test_a_contact_question_the_help_center_cannot_answer_gets_the_person_answer(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    empty = tool_turn(
+        "search_knowledge_base",
+        {"query": CONTACT_QUESTION},
+        {"query": CONTACT_QUESTION, "passages": []},
+    )
+    reply = _said(ask(model, tools, CONTACT_QUESTION, *empty))
+    assert reply == _said(ask(model, TRIAGE_TOOLS, "Can I talk to a real person please?"))

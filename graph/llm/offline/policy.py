@@ -29,7 +29,7 @@ from graph.llm.offline.intents import (
     classify,
 )
 from graph.llm.offline.render import KNOWLEDGE_TOOL, NOT_IN_HELP_CENTER, render_tool_result
-from graph.llm.offline.rules import Facts, plan_tool_call
+from graph.llm.offline.rules import Facts, ToolPlan, plan_tool_call
 
 RELATED_SPECIALIST_SCORE = 0.45
 """Triage hands a policy question it cannot look up to a specialist this related to it."""
@@ -74,6 +74,23 @@ _OWN_THING = re.compile(
 )
 """A question about the customer's own order or money needs their records, not the help center."""
 
+_HOW_TO = re.compile(
+    r"^\W*(?:how (?:do|does|can|could|should|would)|where (?:do|does|can|could|should))\b"
+    r"|\bthe same as\b|\bdifference between\b",
+    re.IGNORECASE,
+)
+"""A question about how something works or is done, which the help center answers."""
+_ASKS_FOR_RECORDS = re.compile(
+    r"\b(?:show|list|see|send|view|display|pull up|look up|check)\b"
+    r"|\b(?:do|did) (?:i|we) have\b|\bwhat are my\b|\b(?:which|any) of my\b",
+    re.IGNORECASE,
+)
+"""Words that ask to see the customer's records themselves: "show me my invoices"."""
+_ASKS_FOR_A_PERSON = re.compile(
+    r"\b(?:human|person|people|someone|somebody|agent|colleague|representative|manager|staff)\b",
+    re.IGNORECASE,
+)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -113,14 +130,9 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
     if result is not None and not result.name.startswith(HANDOFF_PREFIX):
         text = render_tool_result(result.name, result.content, turn.user_text)
         if role in ("billing", "returns") and result.name == KNOWLEDGE_TOOL:
-            own_record = _step(turn, bound, role).missing_for_own_record()
-            if own_record is not None:
-                # Searched a question about the customer's own order or money first:
-                # answer with the policy and offer to check the record, or, with
-                # nothing relevant found, ask for what the check needs.
-                if text == NOT_IN_HELP_CENTER:
-                    return Reply(replies.ask_for(own_record))
-                return Reply(replies.with_offer_to_check(text, own_record))
+            after = _step(turn, bound, role).after_search(text)
+            if after is not None:
+                return after
         if role == "triage" and result.name == KNOWLEDGE_TOOL and text == NOT_IN_HELP_CENTER:
             prediction = understand(turn)
             if far_from_the_store(turn, prediction, extract_entities(turn.user_text)):
@@ -129,6 +141,8 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
             if prediction.unsure:
                 # Searched because an unclear question might be answered there: it was not.
                 return Reply(replies.clarify(role))
+            if prediction.intent == "human_agent":
+                return Reply(replies.human_agent(role))
         return Reply(text)
     if role in ("billing", "returns"):
         continued = follow_up(turn, bound)
@@ -268,7 +282,10 @@ class _Step:
         if intent == "thanks_goodbye":
             return Reply(replies.goodbye())
         if intent == "human_agent":
-            return self._use_tool(intent) or Reply(replies.human_agent(self.role))
+            # "Is there a phone number I can call?" is answered by the help center;
+            # "Can I talk to a person?" is not a question for it.
+            searched = None if _ASKS_FOR_A_PERSON.search(self.turn.user_text) else self._look_up()
+            return self._use_tool(intent) or searched or Reply(replies.human_agent(self.role))
         if intent == "policy_question":
             return self._use_tool(intent) or Reply(replies.no_knowledge_base(self.role))
         return Reply(replies.decline(self.role))
@@ -278,11 +295,16 @@ class _Step:
 
         Returns None when no rule's tool for `intent` is bound.
         """
-        facts = Facts(text=self.turn.user_text, entities=self.entities)
-        already_called = {call.key for call in self.turn.calls}
-        plan = plan_tool_call(intent, self.tools, facts, already_called)
+        plan = self._plan(intent)
         if plan.call is not None:
-            return CallTool(*plan.call)
+            name, arguments = plan.call
+            if not arguments and self._asks_how_it_works():
+                # "How do I add my VAT number to an invoice?" is not a request for
+                # the list of invoices: the help center first, the list if it has nothing.
+                searched = self._look_up(own=True)
+                if searched is not None:
+                    return searched
+            return CallTool(name, arguments)
         if plan.missing is not None:
             if intent != "policy_question" and (searched := self._look_up(own=True)) is not None:
                 # "How many days do I have to return something?" is policy, not a record;
@@ -299,6 +321,15 @@ class _Step:
             entities.order_ids or entities.invoice_ids or entities.rma_numbers
         )
 
+    def _asks_how_it_works(self) -> bool:
+        """Whether the message asks how something is done, not to see the customer's records."""
+        text = self.turn.user_text
+        return (
+            self._question_naming_no_number()
+            and bool(_HOW_TO.search(text))
+            and not _ASKS_FOR_RECORDS.search(text)
+        )
+
     def _general_question(self) -> bool:
         """Whether the message asks about policy, naming no order and nothing of the customer's."""
         return self._question_naming_no_number() and not _OWN_THING.search(self.turn.user_text)
@@ -307,29 +338,48 @@ class _Step:
         """Whether the message asks about the customer's own order or money, naming no number."""
         return self._question_naming_no_number() and bool(_OWN_THING.search(self.turn.user_text))
 
-    def missing_for_own_record(self) -> str | None:
-        """Return what a tool needs to check an own-record question's record ("order_id").
+    def after_search(self, answer: str) -> Decision | None:
+        """A specialist's move once the help center was searched for this message.
 
-        None when the message is not a question about the customer's own order
-        or money, or when no tool needs anything more.
+        A question about the customer's own order or money gets the policy and an
+        offer to check the record, or, with nothing found, a request for what the
+        check needs. A how-it-works question searched before listing the records
+        gets the list when nothing was found. None: reply with `answer` as it is.
         """
-        if not self._own_record_question():
+        found = answer != NOT_IN_HELP_CENTER
+        plan = self._plan(self.prediction.intent)
+        if self._own_record_question() and plan.missing is not None:
+            if found:
+                return Reply(replies.with_offer_to_check(answer, plan.missing))
+            return Reply(replies.ask_for(plan.missing))
+        if found:
             return None
+        if plan.call is not None and not plan.call[1] and self._asks_how_it_works():
+            return CallTool(*plan.call)
+        if plan.call is None and plan.missing is None and self._own_record_question():
+            # No tool serves it: what this chat can do beats "not in the help center".
+            return Reply(
+                replies.department_answer(self.prediction.intent, self.entities, self.role)
+            )
+        return None
+
+    def _plan(self, intent: str) -> ToolPlan:
+        """Match `intent` against the bound tools, leaving out this turn's calls."""
         facts = Facts(text=self.turn.user_text, entities=self.entities)
         already_called = {call.key for call in self.turn.calls}
-        plan = plan_tool_call(self.prediction.intent, self.tools, facts, already_called)
-        return plan.missing
+        return plan_tool_call(intent, self.tools, facts, already_called)
 
     def _serve(self, intent: str) -> Decision:
         """Serve a department intent with a tool, or in words when none is bound.
 
-        A general question that no tool serves ("Which payment methods do you
-        accept?") is looked up in the help center first: the words of the
-        department answer say what this chat can do, not what the shop's policy is.
+        A question that no tool serves ("Which payment methods do you accept?",
+        "Is it safe to save my card?") is looked up in the help center first: the
+        words of the department answer say what this chat can do, not what the
+        shop's policy is. They follow when the help center has nothing.
         """
         return (
             self._use_tool(intent)
-            or self._look_up()
+            or self._look_up(own=True)
             or Reply(replies.department_answer(intent, self.entities, self.role))
         )
 
