@@ -339,7 +339,7 @@ class _Step:
         return self._question_naming_no_number() and bool(_OWN_THING.search(self.turn.user_text))
 
     def after_search(self, answer: str) -> Decision | None:
-        """A specialist's move once the help center was searched for this message.
+        """Choose a specialist's move once the help center was searched for this message.
 
         A question about the customer's own order or money gets the policy and an
         offer to check the record, or, with nothing found, a request for what the
