@@ -43,6 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ingest.add_argument(
         "--prune", action="store_true", help="delete chunks of files gone from these paths"
     )
+    ingest.add_argument(
+        "--audit",
+        action="store_true",
+        help="index nothing; list the passages the guard would withhold from answers",
+    )
     commands.add_parser(
         "demo-customers", help="print the demo customers and some order ids as JSON"
     )
@@ -94,8 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "token":
         return _token(settings, args)
     if args.command == "ingest":
-        from ingestion.cli import ingest_command
+        from ingestion.cli import audit_command, ingest_command
 
+        if args.audit:
+            return audit_command(args.paths, settings=settings)
         return ingest_command(args.paths, prune=args.prune, settings=settings)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))

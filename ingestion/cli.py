@@ -1,6 +1,6 @@
 """Command-line ingestion and the start-up ingestion of the bundled help center.
 
-Run with: switchboard ingest PATH... [--prune]
+Run with: switchboard ingest PATH... [--prune], or --audit to check passages first.
 """
 
 from __future__ import annotations
@@ -49,6 +49,30 @@ def ingest_command(paths: list[str], *, prune: bool, settings: Settings) -> int:
         return 2
     print(report.summary())
     return 1 if report.failures else 0
+
+
+def audit_command(paths: list[str], *, settings: Settings) -> int:
+    """Print the passages of `paths` the tool-result guard would withhold; index nothing.
+
+    Returns:
+        The exit code: 0 when every passage would reach the model, 1 when some
+        would be withheld or some files could not be read, 2 when nothing could be done.
+
+    """
+    from api.resources import load_guards
+    from ingestion.audit import audit
+
+    if not paths:
+        print("error: give at least one file or directory to audit", file=sys.stderr)
+        return 2
+    print("loading the guards (a few seconds)...", file=sys.stderr)
+    try:
+        report = audit(paths, settings=settings, guards=load_guards(settings))
+    except KnowledgeBaseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 1 if report.withheld or report.failures else 0
 
 
 def ensure_demo_help_center(settings: Settings, *, kb: KnowledgeBase | None = None) -> IngestReport:
