@@ -19,12 +19,17 @@ from typing import TYPE_CHECKING
 from ingestion.chunking import chunk_document
 from ingestion.errors import DocumentLoadError
 from ingestion.indexer import discover
+from ingestion.knowledge_base import Passage
 from ingestion.loaders import load_document
 
 if TYPE_CHECKING:
     from api.settings import Settings
     from graph.guards import Guards
     from ingestion.documents import Chunk
+
+
+AUDITED_FIELDS = ("text", "title", "section")
+"""The strings of a knowledge result's passage that the guard scans and may replace."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class WithheldPassage:
     position: int
     """Index of the chunk within its file."""
     field: str
-    """`text` or `title`."""
+    """`text`, `title` or `section`."""
     score: float
     """The injection classifier's score of the replaced string."""
     excerpt: str
@@ -95,21 +100,28 @@ def audit(paths: Iterable[str | Path], *, settings: Settings, guards: Guards) ->
     report.chunks = len(chunks)
     if not chunks:
         return report
-    result = json.dumps(
-        {"passages": [{"title": c.title, "source": c.source, "text": c.text} for c in chunks]}
-    )
+    from tools.knowledge import MAX_PASSAGE_CHARS, render_passages
+
+    # Exactly what the knowledge tool would hand the guard: trimmed text, title, section.
+    passages = [
+        Passage(
+            title=c.title, source=c.source, section=c.section, text=c.text, score=0.0, chunk_id=c.id
+        )
+        for c in chunks
+    ]
+    sent = json.loads(render_passages("", passages, max_chars=MAX_PASSAGE_CHARS))["passages"]
+    result = json.dumps({"passages": sent}, ensure_ascii=False)
     kept = json.loads(guards.output.check_tool_result(result).text)["passages"]
-    for chunk, passage in zip(chunks, kept, strict=True):
-        for name in ("text", "title"):
-            original = getattr(chunk, name)
-            if passage[name] != original:
+    for chunk, original, passage in zip(chunks, sent, kept, strict=True):
+        for name in AUDITED_FIELDS:
+            if passage[name] != original[name]:
                 report.withheld.append(
                     WithheldPassage(
                         source=chunk.source,
                         position=chunk.position,
                         field=name,
-                        score=guards.injection.score_many([original])[0],
-                        excerpt=" ".join(original.split())[:100],
+                        score=guards.injection.score_many([original[name]])[0],
+                        excerpt=" ".join(original[name].split())[:100],
                     )
                 )
     return report
