@@ -251,7 +251,8 @@ class Settings(BaseSettings):
     # --- Observability (issue 7; api/observability) ---------------------------------
     log_format: Literal["json", "console"] | None = Field(None, alias="SWITCHBOARD_LOG_FORMAT")
     """`json` (one event per line) or `console`; unset: console in development, json
-    otherwise. E-mails, card numbers, phone numbers and keys are redacted either way."""
+    otherwise. E-mails, card and phone numbers, keys and public IP addresses are redacted
+    either way (loopback and private addresses, our own hosts, are kept)."""
     metrics_token: SecretStr | None = Field(None, alias="SWITCHBOARD_METRICS_TOKEN")
     """Bearer token `/metrics` requires when set. Outside development `/metrics` on the
     API port answers 403 unless this or `SWITCHBOARD_METRICS_PORT` is set."""

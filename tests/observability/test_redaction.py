@@ -27,6 +27,12 @@ from api.observability.tracing import pseudonym, scrub
             "thread 87001241-0424-4765-b300-9325b43417f7 card [card]",
         ),
         ("ref-4111 1111 1111 1111", "ref-[card]"),
+        # Our own hosts stay readable; a shopper's public address is personal data.
+        ("Uvicorn running on http://127.0.0.1:8000", "Uvicorn running on http://127.0.0.1:8000"),
+        ("10.0.3.7:51234 - GET /healthz", "10.0.3.7:51234 - GET /healthz"),
+        ("db at 192.168.1.20:5432", "db at 192.168.1.20:5432"),
+        ("client 81.2.69.160:443 rate-limited", "client [ip]:443 rate-limited"),
+        ("call 020.7946.0958.12 now", "call [phone] now"),
     ],
 )
 def test_redact_text(text: str, expected: str) -> None:
