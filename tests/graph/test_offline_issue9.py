@@ -350,3 +350,19 @@ def test_a_contact_question_the_help_center_cannot_answer_gets_the_person_answer
     )
     reply = _said(ask(model, tools, CONTACT_QUESTION, *empty))
     assert reply == _said(ask(model, TRIAGE_TOOLS, "Can I talk to a real person please?"))
+
+
+@pytest.mark.parametrize(
+    ("text", "tools"),
+    [
+        ("refund policy", BILLING_RECORD_TOOLS),
+        ("Tell me your cancellation policy", [*RETURNS_TOOLS, get_order]),
+    ],
+)
+def test_a_message_naming_a_policy_is_looked_up_not_answered_with_a_question(
+    model, text: str, tools: list[Any]
+) -> None:  # type: ignore[no-untyped-def]
+    assert called(ask(model, [*tools, search_knowledge_base], text)) == (
+        "search_knowledge_base",
+        {"query": text},
+    )

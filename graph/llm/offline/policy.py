@@ -68,6 +68,8 @@ _GENERAL_QUESTION = re.compile(
     r"^\W*(?:how|what|when|where|why|which|who|can|could|do|does|is|are|will|should|may)\b",
     re.IGNORECASE,
 )
+_NAMES_A_POLICY = re.compile(r"\b(?:polic(?:y|ies)|rules|terms|conditions)\b", re.IGNORECASE)
+"""A message naming a policy ("refund policy") asks what it says, even without a "?"."""
 _OWN_THING = re.compile(
     r"\bmy (?:order|parcel|package|refund|return|invoice|payment|charge|delivery|card)s?\b",
     re.IGNORECASE,
@@ -317,7 +319,12 @@ class _Step:
         """Whether the message is a question that names no order, invoice or RMA number."""
         text = self.turn.user_text
         entities = self.entities
-        return bool(_GENERAL_QUESTION.search(text) or text.rstrip().endswith("?")) and not (
+        asks = (
+            _GENERAL_QUESTION.search(text)
+            or text.rstrip().endswith("?")
+            or _NAMES_A_POLICY.search(text)
+        )
+        return bool(asks) and not (
             entities.order_ids or entities.invoice_ids or entities.rma_numbers
         )
 
