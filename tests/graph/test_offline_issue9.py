@@ -366,3 +366,9 @@ def test_a_message_naming_a_policy_is_looked_up_not_answered_with_a_question(
         "search_knowledge_base",
         {"query": text},
     )
+
+
+def test_a_complaint_naming_the_rules_still_gets_the_question_for_the_order(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
+    text = "Your rules are stupid, the item was broken when it arrived!"
+    assert _said(ask(model, tools, text)).startswith("Which order")

@@ -69,7 +69,9 @@ _GENERAL_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _NAMES_A_POLICY = re.compile(r"\b(?:polic(?:y|ies)|rules|terms|conditions)\b", re.IGNORECASE)
-"""A message naming a policy ("refund policy") asks what it says, even without a "?"."""
+"""A short message naming a policy ("refund policy") asks what it says, even without a "?"."""
+POLICY_NAME_MAX_WORDS = 6
+"""Longer, "your rules are a joke, the item arrived broken" is a complaint that needs action."""
 _OWN_THING = re.compile(
     r"\bmy (?:order|parcel|package|refund|return|invoice|payment|charge|delivery|card)s?\b",
     re.IGNORECASE,
@@ -92,6 +94,7 @@ _ASKS_FOR_A_PERSON = re.compile(
     r"\b(?:human|person|people|someone|somebody|agent|colleague|representative|manager|staff)\b",
     re.IGNORECASE,
 )
+"""Asking for a person, not for how to reach the shop ("Is there a phone number?")."""
 
 
 @dataclass(frozen=True)
@@ -322,7 +325,7 @@ class _Step:
         asks = (
             _GENERAL_QUESTION.search(text)
             or text.rstrip().endswith("?")
-            or _NAMES_A_POLICY.search(text)
+            or (len(text.split()) <= POLICY_NAME_MAX_WORDS and _NAMES_A_POLICY.search(text))
         )
         return bool(asks) and not (
             entities.order_ids or entities.invoice_ids or entities.rma_numbers
