@@ -372,3 +372,10 @@ def test_a_complaint_naming_the_rules_still_gets_the_question_for_the_order(mode
     tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
     text = "Your rules are stupid, the item was broken when it arrived!"
     assert _said(ask(model, tools, text)).startswith("Which order")
+
+
+def test_words_of_both_departments_go_where_the_classifier_leans(model) -> None:  # type: ignore[no-untyped-def]
+    # "total" is billing's word, "order" returns'; the classifier leans to billing but
+    # too narrowly to act on alone.
+    text = "Could you go through the total of order 7001 line by line?"
+    assert called(ask(model, TRIAGE_TOOLS, text)) == ("transfer_to_billing", {})

@@ -37,7 +37,7 @@ RELATED_SPECIALIST_SCORE = 0.45
 _KEYWORDS: Mapping[Department, re.Pattern[str]] = {
     "billing": re.compile(
         r"\b(bill(?:ing|ed)?|charge[sd]?|invoices?|refunds?|payments?|pa(?:y|id)|card|"
-        r"subscription|money)\b",
+        r"subscription|money|total|price[sd]?|fees?|tax|vat)\b",
         re.IGNORECASE,
     ),
     "returns": re.compile(
@@ -182,6 +182,10 @@ def understand(turn: Turn) -> IntentPrediction:
     if not prediction.unsure:
         return prediction
     matches = [dept for dept, pattern in _KEYWORDS.items() if pattern.search(turn.user_text)]
+    if len(matches) == 2 and prediction.department in matches:
+        # "Break down the total of order 1020": words of both departments; the
+        # classifier's closer one decides between them.
+        matches = [prediction.department]
     if len(matches) == 1:
         intent, score = prediction.best_in(matches[0])
         return replace(
