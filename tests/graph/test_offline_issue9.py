@@ -379,3 +379,13 @@ def test_words_of_both_departments_go_where_the_classifier_leans(model) -> None:
     # too narrowly to act on alone.
     text = "Could you go through the total of order 7001 line by line?"
     assert called(ask(model, TRIAGE_TOOLS, text)) == ("transfer_to_billing", {})
+
+
+def test_an_unsure_message_closest_to_an_off_topic_one_is_declined(model) -> None:  # type: ignore[no-untyped-def]
+    # Closest to the off-topic examples, but by too little to be sure: no clarifying
+    # question ("charge or order?") for a translation request.
+    tools = [*TRIAGE_TOOLS, search_knowledge_base]
+    text = "Put 'good morning' into Hindi"
+    assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
+    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    assert "outside what I can help with" in _said(ask(model, tools, text, *empty))

@@ -201,14 +201,15 @@ def understand(turn: Turn) -> IntentPrediction:
 def far_from_the_store(turn: Turn, prediction: IntentPrediction, entities: Entities) -> bool:
     """Whether a message is unlike anything a shop's support handles.
 
-    Nothing in the corpus is close (best score under `MIN_CONFIDENCE`), no word
-    names a department, and there is no order, invoice or RMA number: asking
-    "is this about a charge or an order?" would make no sense, so triage looks in
-    the help center and otherwise declines (issue 9: the evaluation's off-topic
-    requests got the clarifying question).
+    Nothing in the corpus is close (best score under `MIN_CONFIDENCE`) or the
+    closest is an off-topic example, no word names a department, and there is no
+    order, invoice or RMA number: asking "is this about a charge or an order?"
+    would make no sense, so triage looks in the help center and otherwise
+    declines (issue 9: the evaluation's off-topic requests got the clarifying
+    question).
     """
     return (
-        prediction.confidence < MIN_CONFIDENCE
+        (prediction.confidence < MIN_CONFIDENCE or prediction.intent == "out_of_scope")
         and not any(pattern.search(turn.user_text) for pattern in _KEYWORDS.values())
         and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
     )
