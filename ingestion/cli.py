@@ -60,6 +60,7 @@ def audit_command(paths: list[str], *, settings: Settings) -> int:
 
     """
     from api.resources import load_guards
+    from graph.guards import GuardError
     from ingestion.audit import audit
 
     if not paths:
@@ -68,7 +69,7 @@ def audit_command(paths: list[str], *, settings: Settings) -> int:
     print("loading the guards (a few seconds)...", file=sys.stderr)
     try:
         report = audit(paths, settings=settings, guards=load_guards(settings))
-    except KnowledgeBaseError as exc:
+    except (KnowledgeBaseError, GuardError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report.summary())

@@ -124,3 +124,15 @@ def test_the_command_exits_two_for_a_missing_path(
 
     assert audit_command(["/nonexistent/help"], settings=Settings()) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_command_exits_two_when_the_guards_cannot_load(
+    articles: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        SWITCHBOARD_GUARD_REQUIRE_MODELS=True,
+        SWITCHBOARD_GUARD_PROMPT_INJECTION_MODEL=str(articles / "no-such-model"),
+    )
+
+    assert audit_command([str(articles)], settings=settings) == 2
+    assert "PromptInjection" in capsys.readouterr().err
