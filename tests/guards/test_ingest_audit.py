@@ -127,7 +127,7 @@ def test_the_command_exits_two_for_a_missing_path(
 
 
 def test_the_command_exits_two_when_the_guards_cannot_load(
-    articles: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    articles: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = Settings(
         SWITCHBOARD_GUARD_REQUIRE_MODELS=True,
