@@ -53,6 +53,13 @@ def articles(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.fixture
+def command_guards(guards: Guards, monkeypatch: pytest.MonkeyPatch) -> Guards:
+    """The session's guards, handed to the command instead of a second build."""
+    monkeypatch.setattr(api.resources, "load_guards", lambda settings: guards)
+    return guards
+
+
 def test_the_audit_names_the_passage_with_a_planted_instruction(
     guards: Guards, articles: Path
 ) -> None:
@@ -88,14 +95,10 @@ def test_the_bundled_help_center_passes_the_audit(guards: Guards) -> None:
     assert report.withheld == [], report.summary()
 
 
+@pytest.mark.usefixtures("command_guards")
 def test_the_command_prints_the_withheld_passage_and_exits_one(
-    guards: Guards,
-    articles: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    articles: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(api.resources, "load_guards", lambda settings: guards)
-
     code = audit_command([str(articles)], settings=Settings())
 
     out = capsys.readouterr().out
@@ -104,24 +107,18 @@ def test_the_command_prints_the_withheld_passage_and_exits_one(
     assert "2 files" in out and "1 would be withheld from answers" in out
 
 
+@pytest.mark.usefixtures("command_guards")
 def test_the_command_exits_zero_when_every_passage_reaches_the_model(
-    guards: Guards,
-    articles: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    articles: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(api.resources, "load_guards", lambda settings: guards)
     (articles / "gift-wrapping.md").unlink()
 
     assert audit_command([str(articles)], settings=Settings()) == 0
     assert "0 would be withheld" in capsys.readouterr().out
 
 
-def test_the_command_exits_two_for_a_missing_path(
-    guards: Guards, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(api.resources, "load_guards", lambda settings: guards)
-
+@pytest.mark.usefixtures("command_guards")
+def test_the_command_exits_two_for_a_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert audit_command(["/nonexistent/help"], settings=Settings()) == 2
     assert "error:" in capsys.readouterr().err
 
