@@ -100,7 +100,10 @@ def audit(paths: Iterable[str | Path], *, settings: Settings, guards: Guards) ->
     report.chunks = len(chunks)
     if not chunks:
         return report
-    from tools.knowledge import MAX_PASSAGE_CHARS, render_passages
+    from tools.knowledge import (
+        MAX_PASSAGE_CHARS,
+        render_passages,
+    )  # the tools package pulls in the graph
 
     # Exactly what the knowledge tool would hand the guard: trimmed text, title, section.
     passages = [
@@ -109,9 +112,9 @@ def audit(paths: Iterable[str | Path], *, settings: Settings, guards: Guards) ->
         )
         for c in chunks
     ]
-    sent = json.loads(render_passages("", passages, max_chars=MAX_PASSAGE_CHARS))["passages"]
-    result = json.dumps({"passages": sent}, ensure_ascii=False)
-    kept = json.loads(guards.output.check_tool_result(result).text)["passages"]
+    rendered = render_passages("", passages, max_chars=MAX_PASSAGE_CHARS)
+    sent = json.loads(rendered)["passages"]
+    kept = json.loads(guards.output.check_tool_result(rendered).text)["passages"]
     for chunk, original, passage in zip(chunks, sent, kept, strict=True):
         for name in AUDITED_FIELDS:
             if passage[name] != original[name]:
