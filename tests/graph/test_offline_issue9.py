@@ -6,6 +6,7 @@ same behaviours with other words.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from langchain_core.tools import tool
 
 from graph.llm.offline import OfflineChatModel
 from graph.llm.offline.entities import extract_entities
-from graph.llm.offline.render import NOT_IN_HELP_CENTER, answer_from_passages
+from graph.llm.offline.render import NOT_IN_HELP_CENTER, answer_from_passages, render_tool_result
 from tests.graph.test_offline_model import (
     BILLING_TOOLS,
     RETURNS_TOOLS,
@@ -389,3 +390,51 @@ def test_an_unsure_message_closest_to_an_off_topic_one_is_declined(model) -> Non
     assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
     empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
     assert "outside what I can help with" in _said(ask(model, tools, text, *empty))
+
+
+# --- Records read like a person wrote them -------------------------------------------
+
+
+def test_sums_carry_their_currency_and_times_read_as_dates() -> None:
+    invoices = {
+        "invoices": [
+            {
+                "invoice_id": "INV-1001",
+                "amount": "117.7",
+                "currency": "USD",
+                "status": "open",
+                "issued_at": "2026-11-23T09:30:00+00:00",
+            }
+        ]
+    }
+    text = render_tool_result("list_invoices", json.dumps(invoices), "my invoices")
+    assert "amount 117.70 USD" in text
+    assert "issued at 23 Nov 2026, 09:30 UTC" in text
+    assert "currency" not in text.lower()
+
+
+def test_a_records_currency_goes_with_the_sums_of_its_nested_records() -> None:
+    payments = {
+        "order_id": 1042,
+        "currency": "EUR",
+        "paid": "313.17",
+        "placed_on": "2026-11-02",
+        "payments": [{"payment_id": "pay-1", "amount": "313.17", "status": "captured"}],
+    }
+    text = render_tool_result("payment_status", json.dumps(payments), "order 1042")
+    assert "- Paid: 313.17 EUR" in text
+    assert "- Placed on: 2 Nov 2026" in text
+    assert "payment id pay-1, amount 313.17 EUR, status captured" in text
+
+
+def test_a_long_list_says_how_many_records_it_leaves_out() -> None:
+    invoices = {"invoices": [{"invoice_id": f"INV-{1000 + i}"} for i in range(8)]}
+    text = render_tool_result("list_invoices", json.dumps(invoices), "my invoices")
+    assert "INV-1004" in text and "INV-1005" not in text
+    assert text.endswith("…and 3 more")
+
+
+def test_a_list_heading_without_room_for_its_records_is_left_out() -> None:
+    many = {f"field_{i}": i for i in range(7)} | {"payments": [{"payment_id": "pay-1"}]}
+    text = render_tool_result("payment_status", json.dumps(many), "order 1042")
+    assert not text.endswith(":")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,10 @@ def render_tool_result(name: str, content: str, question: str) -> str:
     if isinstance(data, dict) and data.get("error"):
         return _apologise(str(data["error"]))
     if isinstance(data, dict):
-        lines = _describe_mapping(data)
-        return _lead(name) + "\n" + "\n".join(lines[:MAX_LINES]) if lines else _lead(name)
+        lines = _describe_mapping(data)[:MAX_LINES]
+        if lines and lines[-1].endswith(":"):
+            lines.pop()  # a list's heading whose records did not fit
+        return _lead(name) + "\n" + "\n".join(lines) if lines else _lead(name)
     if isinstance(data, list):
         if not data:
             return "I looked, but there's nothing on record for that yet."
@@ -161,41 +164,86 @@ def _label(key: str) -> str:
     return key.replace("_", " ").strip().capitalize()
 
 
-def _value(value: Any) -> str:
+_MONEY_KEY = re.compile(
+    r"(?:^|_)(?:amount|total|subtotal|price|paid|refunded|refundable|tax|shipping|fees?|"
+    r"balance|cost)(?:_|$)"
+)
+"""Fields holding a sum of money; shown with the record's currency ("117.72 USD")."""
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+LIST_ITEMS_SHOWN = 5
+"""Records of a list inside a result shown one per line; the rest are counted."""
+
+
+def _value(value: Any, key: str = "", currency: str | None = None) -> str:
+    """Render one field for a customer: yes/no, sums with their currency, readable dates."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
         return "none"
+    if currency and _MONEY_KEY.search(key) and _NUMBER.fullmatch(str(value)):
+        return f"{float(value):.2f} {currency}"
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, str):
+        if _TIMESTAMP.fullmatch(value):
+            return _readable_time(value)
         return value.replace("_", " ") if re.fullmatch(r"[a-z_]+", value) else value
     return str(value)
 
 
-def _summarise(item: Any) -> str:
+def _readable_time(value: str) -> str:
+    """'2026-11-23T09:30:00+00:00' → '23 Nov 2026, 09:30 UTC'; a bare date → '23 Nov 2026'."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    day = f"{moment.day} {moment:%b %Y}"
+    if len(value) <= len("2026-11-23"):
+        return day
+    if moment.tzinfo is not None:
+        return f"{day}, {moment.astimezone(UTC):%H:%M} UTC"
+    return f"{day}, {moment:%H:%M}"
+
+
+def _fields(item: dict[str, Any], currency: str | None) -> list[tuple[str, str]]:
+    """Return the flat fields of a record as (label, value); its currency goes with its sums."""
+    own = item.get("currency")
+    currency = own if isinstance(own, str) and own else currency
+    shown = [
+        (key, _value(value, key, currency))
+        for key, value in item.items()
+        if not isinstance(value, dict | list)
+    ]
+    if currency and any(_MONEY_KEY.search(key) for key, _ in shown):
+        shown = [(key, text) for key, text in shown if key != "currency"]
+    return [(_label(key), text) for key, text in shown]
+
+
+def _summarise(item: Any, currency: str | None = None) -> str:
     if isinstance(item, dict):
-        return ", ".join(
-            f"{_label(key).lower()} {_value(value)}"
-            for key, value in item.items()
-            if not isinstance(value, dict | list)
-        )[:200]
+        return ", ".join(f"{label.lower()} {text}" for label, text in _fields(item, currency))[:200]
     return _value(item)
 
 
 def _describe_mapping(data: dict[str, Any]) -> list[str]:
-    lines = []
+    currency = data.get("currency") if isinstance(data.get("currency"), str) else None
+    lines = [f"- {label}: {text}" for label, text in _fields(data, currency)]
     for key, value in data.items():
         if isinstance(value, dict):
-            lines.append(f"- {_label(key)}: {_summarise(value)}")
+            lines.append(f"- {_label(key)}: {_summarise(value, currency)}")
         elif isinstance(value, list):
             if value and all(isinstance(item, dict) for item in value):
                 lines.append(f"- {_label(key)}:")
-                lines.extend(f"  - {_summarise(item)}" for item in value[:5])
+                lines.extend(
+                    f"  - {_summarise(item, currency)}" for item in value[:LIST_ITEMS_SHOWN]
+                )
+                if len(value) > LIST_ITEMS_SHOWN:
+                    lines.append(f"  - …and {len(value) - LIST_ITEMS_SHOWN} more")
             else:
                 lines.append(
                     f"- {_label(key)}: {', '.join(_value(item) for item in value) or 'none'}"
                 )
-        else:
-            lines.append(f"- {_label(key)}: {_value(value)}")
     return lines
