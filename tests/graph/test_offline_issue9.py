@@ -438,3 +438,58 @@ def test_a_list_heading_without_room_for_its_records_is_left_out() -> None:
     many = {f"field_{i}": i for i in range(7)} | {"payments": [{"payment_id": "pay-1"}]}
     text = render_tool_result("payment_status", json.dumps(many), "order 1042")
     assert not text.endswith(":")
+
+
+# --- "My order" without its number: the customer picks from their orders -------------
+
+
+@tool
+def list_orders() -> str:
+    """List the customer's orders."""
+    return "{}"
+
+
+ORDER_TOOLS = [*RETURNS_TOOLS, list_orders, get_order, check_return_eligibility]
+ORDERS = {
+    "orders": [
+        {"order_id": 1062, "status": "shipped", "total": "52.10", "currency": "USD"},
+        {"order_id": 1002, "status": "delivered", "total": "19.99", "currency": "USD"},
+    ]
+}
+
+
+@pytest.mark.parametrize("text", ["Where is my order?", "I want to send my parcel back"])
+def test_speaking_of_my_order_without_its_number_lists_the_orders(model, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert called(ask(model, [*ORDER_TOOLS, search_knowledge_base], text)) == ("list_orders", {})
+
+
+def test_the_list_ends_with_the_question_which_order(model) -> None:  # type: ignore[no-untyped-def]
+    listed = tool_turn("list_orders", {}, ORDERS)
+    reply = _said(ask(model, ORDER_TOOLS, "Where is my order?", *listed))
+    assert "order id 1062, status shipped, total 52.10 USD" in reply
+    assert reply.endswith("Which of these orders is it? Tell me its number and I'll carry on.")
+
+
+def test_the_number_picked_from_the_list_carries_the_request_on(model) -> None:  # type: ignore[no-untyped-def]
+    listed = tool_turn("list_orders", {}, ORDERS)
+    asked = AIMessage(_said(ask(model, ORDER_TOOLS, "Where is my order?", *listed)))
+    reply = ask(model, ORDER_TOOLS, "Where is my order?", *listed, asked, "1062")
+    assert called(reply) == ("get_order", {"order_id": 1062})
+
+
+def test_no_orders_to_choose_from_gets_no_question_about_them(model) -> None:  # type: ignore[no-untyped-def]
+    listed = tool_turn("list_orders", {}, {"orders": []})
+    assert "Which of these" not in _said(ask(model, ORDER_TOOLS, "Where is my order?", *listed))
+
+
+def test_without_the_list_the_order_number_is_asked_for(model) -> None:  # type: ignore[no-untyped-def]
+    tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
+    assert _said(ask(model, tools, "Where is my order?")).startswith("Which order")
+
+
+def test_a_policy_question_about_my_order_is_still_looked_up_first(model) -> None:  # type: ignore[no-untyped-def]
+    text = "How long does my order take to arrive?"
+    assert called(ask(model, [*ORDER_TOOLS, search_knowledge_base], text)) == (
+        "search_knowledge_base",
+        {"query": text},
+    )

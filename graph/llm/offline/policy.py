@@ -9,6 +9,7 @@ and no tool is called twice with the same arguments in one turn.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -78,6 +79,19 @@ _OWN_THING = re.compile(
 )
 """A question about the customer's own order or money needs their records, not the help center."""
 
+_ASKS_WHERE_OR_HOW_FAR = re.compile(
+    r"\b(?:where(?:'s| is| are)|status|track(?:ing|ed)?|shipped|dispatched)\b", re.IGNORECASE
+)
+"""Where the customer's things are, or how far along: their record answers it, not a policy."""
+_OWN_ORDER = re.compile(
+    r"\bmy (?:(?:last|latest|recent|most recent|new|current) )?"
+    r"(?:order|parcel|package|delivery)s?\b",
+    re.IGNORECASE,
+)
+"""The customer's own order, not named by its number."""
+LIST_ORDERS_TOOL = "list_orders"
+"""Lists the customer's orders, so they can pick the one they mean instead of looking it up."""
+
 _HOW_TO = re.compile(
     r"^\W*(?:how (?:do|does|can|could|should|would)|where (?:do|does|can|could|should))\b"
     r"|\bthe same as\b|\bdifference between\b",
@@ -134,6 +148,10 @@ def decide(messages: Sequence[BaseMessage], tools: Sequence[Mapping[str, Any]] |
     result = turn.last_result
     if result is not None and not result.name.startswith(HANDOFF_PREFIX):
         text = render_tool_result(result.name, result.content, turn.user_text)
+        if result.name == LIST_ORDERS_TOOL and _lists_something(result.content):
+            if _step(turn, bound, role).waits_for_an_order():
+                # Listed because the customer spoke of "my order" without its number.
+                return Reply(replies.which_of_these(text))
         if role in ("billing", "returns") and result.name == KNOWLEDGE_TOOL:
             after = _step(turn, bound, role).after_search(text)
             if after is not None:
@@ -213,6 +231,16 @@ def far_from_the_store(turn: Turn, prediction: IntentPrediction, entities: Entit
         and not any(pattern.search(turn.user_text) for pattern in _KEYWORDS.values())
         and not (entities.order_ids or entities.invoice_ids or entities.rma_numbers)
     )
+
+
+def _lists_something(content: Any) -> bool:
+    """Whether a tool result (JSON) holds a non-empty list: something to choose from."""
+    try:
+        data = json.loads(str(content))
+    except json.JSONDecodeError:
+        return False
+    values = data.values() if isinstance(data, dict) else [data]
+    return any(isinstance(value, list) and value for value in values)
 
 
 def _step(turn: Turn, bound: BoundTools, role: AgentRole) -> _Step:
@@ -316,6 +344,8 @@ class _Step:
                     return searched
             return CallTool(name, arguments)
         if plan.missing is not None:
+            if plan.missing == "order_id" and (listing := self._list_own_orders()) is not None:
+                return listing
             if intent != "policy_question" and (searched := self._look_up(own=True)) is not None:
                 # "How many days do I have to return something?" is policy, not a record;
                 # "How long does a refund take to reach my card?" is policy first.
@@ -350,8 +380,36 @@ class _Step:
         return self._question_naming_no_number() and not _OWN_THING.search(self.turn.user_text)
 
     def _own_record_question(self) -> bool:
-        """Whether the message asks about the customer's own order or money, naming no number."""
-        return self._question_naming_no_number() and bool(_OWN_THING.search(self.turn.user_text))
+        """Whether the message asks about the customer's own order or money, naming no number.
+
+        Not where it is or how far along ("Where is my order?"): only the record says.
+        """
+        text = self.turn.user_text
+        return (
+            self._question_naming_no_number()
+            and bool(_OWN_THING.search(text))
+            and not _ASKS_WHERE_OR_HOW_FAR.search(text)
+        )
+
+    def _list_own_orders(self) -> CallTool | None:
+        """List the customer's orders when they speak of "my order" but not which one.
+
+        Only for a message that is not a policy question ("Where is my order?",
+        "I want to return my order"), and only once a turn.
+        """
+        text = self.turn.user_text
+        if (
+            not _OWN_ORDER.search(text)
+            or self._own_record_question()
+            or self.tools.get(LIST_ORDERS_TOOL) is None
+            or any(call.name == LIST_ORDERS_TOOL for call in self.turn.calls)
+        ):
+            return None
+        return CallTool(LIST_ORDERS_TOOL, {})
+
+    def waits_for_an_order(self) -> bool:
+        """Whether this turn's request still needs the customer to say which order."""
+        return self._plan(self.prediction.intent).missing == "order_id"
 
     def after_search(self, answer: str) -> Decision | None:
         """Choose a specialist's move once the help center was searched for this message.

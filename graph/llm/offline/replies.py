@@ -85,6 +85,11 @@ def ask_for(parameter: str) -> str:
     return f"Could you tell me the {parameter.replace('_', ' ')}? Then I can look into it."
 
 
+def which_of_these(listing: str) -> str:
+    """Follow the list of the customer's orders with the question which one they mean."""
+    return f"{listing}\n\nWhich of these orders is it? Tell me its number and I'll carry on."
+
+
 OFFER_TO_CHECK: Mapping[str, str] = {
     "order_id": "If you tell me the order number, I can check your order itself.",
     "invoice_id": "If you tell me the invoice number (INV-…), I can check that invoice itself.",
