@@ -20,6 +20,7 @@ Guard trips reach the API as `custom` stream events: `{"kind": "guard", ...}`.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -226,6 +227,32 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
     return guard_tool_call
 
 
+KNOWLEDGE_TOOL = "search_knowledge_base"
+"""The help-center search (tools/knowledge.py): its results are public text."""
+
+
+def texts_of_this_turn(messages: list[Any]) -> tuple[str, str]:
+    """Return the customer's latest message and the help-center passages read since.
+
+    Only the passages: the search query is the model's own words.
+    """
+    public: list[str] = []
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return str(message.content), "\n".join(public)
+        if isinstance(message, ToolMessage) and message.name == KNOWLEDGE_TOOL:
+            public += _passage_texts(str(message.content))
+    return "", "\n".join(public)
+
+
+def _passage_texts(content: str) -> list[str]:
+    try:
+        passages = json.loads(content).get("passages") or []
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    return [str(p.get("text") or "") for p in passages if isinstance(p, dict)]
+
+
 class ReplyGuard:
     """Release a model's reply text only after it passed the output scanners."""
 
@@ -237,20 +264,14 @@ class ReplyGuard:
         self.blocked = False
         self._stream = None
         if guards is not None:
-            user_text = next(
-                (
-                    str(m.content)
-                    for m in reversed(state.get("messages", []))
-                    if isinstance(m, HumanMessage)
-                ),
-                "",
-            )
+            user_text, public_text = texts_of_this_turn(state.get("messages", []))
             self._stream = guards.output.new_stream(
                 OutputContext.build(
                     caller_emails=context.caller_emails,
                     caller_order_ids=context.caller_order_ids,
                     system_prompts=list(SYSTEM_PROMPTS.values()),
                     user_text=user_text,
+                    public_text=public_text,
                 )
             )
 

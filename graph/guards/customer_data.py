@@ -18,11 +18,15 @@ HIDDEN_ORDER = "[another order]"
 
 
 class ForeignDataMasker:
-    """Mask e-mails and order ids in a reply that the caller does not own or mention."""
+    """Mask e-mails and order ids in a reply that the caller does not own or mention.
+
+    Ids and addresses of this turn's help-center passages stay: they are examples
+    and the shop's own.
+    """
 
     def mask(self, text: str, context: OutputContext) -> tuple[str, int]:
         """Return `text` with foreign e-mails and order ids replaced, and how many."""
-        mentioned = context.user_text.lower()
+        mentioned = f"{context.user_text}\n{context.public_text}".lower()
         count = 0
 
         def email(m: re.Match[str]) -> str:

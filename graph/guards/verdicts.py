@@ -66,6 +66,9 @@ class OutputContext:
     """Our prompts; verbatim or near-verbatim chunks of them in a reply block it."""
     user_text: str = ""
     """The caller's own message: ids and e-mails they typed may be echoed back."""
+    public_text: str = ""
+    """Help-center passages read this turn: the ids and addresses in them are examples and
+    the shop's own ("order #1042", support@…), not another customer's."""
 
     @classmethod
     def build(
@@ -75,6 +78,7 @@ class OutputContext:
         caller_order_ids: list[str | int] | tuple[str | int, ...] | frozenset[str] = (),
         system_prompts: list[str] | tuple[str, ...] = (),
         user_text: str = "",
+        public_text: str = "",
     ) -> OutputContext:
         """Normalise plain lists (ids may be ints) into an `OutputContext`."""
         return cls(
@@ -82,6 +86,7 @@ class OutputContext:
             caller_order_ids=frozenset(str(i).strip().lstrip("#") for i in caller_order_ids),
             system_prompts=tuple(system_prompts),
             user_text=user_text,
+            public_text=public_text,
         )
 
 
