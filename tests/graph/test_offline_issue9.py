@@ -493,3 +493,11 @@ def test_a_policy_question_about_my_order_is_still_looked_up_first(model) -> Non
         "search_knowledge_base",
         {"query": text},
     )
+
+
+def test_a_number_that_could_be_a_year_is_an_order_when_picked_from_the_list(model) -> None:  # type: ignore[no-untyped-def]
+    orders = {"orders": [{"order_id": 2031, "status": "shipped"}, {"order_id": 1002}]}
+    listed = tool_turn("list_orders", {}, orders)
+    asked = AIMessage(_said(ask(model, ORDER_TOOLS, "Where is my order?", *listed)))
+    reply = ask(model, ORDER_TOOLS, "Where is my order?", *listed, asked, "2031")
+    assert called(reply) == ("get_order", {"order_id": 2031})

@@ -243,9 +243,29 @@ def _lists_something(content: Any) -> bool:
     return any(isinstance(value, list) and value for value in values)
 
 
+def _picked_order(turn: Turn) -> int | None:
+    """Return the order a customer picked by its bare number from the list of their orders.
+
+    Read from the list, so "2031" is an order here even though a bare number that
+    could be a year is not taken for one elsewhere.
+    """
+    previous = turn.previous_result
+    number = re.fullmatch(r"\W*#?(\d{3,})\W*", turn.user_text)
+    if previous is None or previous.name != LIST_ORDERS_TOOL or number is None:
+        return None
+    try:
+        listed = json.loads(previous.content).get("orders") or []
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    ids = {order.get("order_id") for order in listed if isinstance(order, dict)}
+    return int(number.group(1)) if int(number.group(1)) in ids else None
+
+
 def _step(turn: Turn, bound: BoundTools, role: AgentRole) -> _Step:
     """Read the turn: its intent, and the numbers of this and earlier messages."""
     entities = extract_entities(turn.user_text)
+    if not entities.order_ids and (picked := _picked_order(turn)) is not None:
+        entities = replace(entities, order_ids=(picked,))
     for earlier in turn.earlier_user_texts:
         entities = entities.merged_with(extract_entities(earlier))
     return _Step(turn, bound, role, understand(turn), entities)
