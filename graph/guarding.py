@@ -38,6 +38,7 @@ from graph.guards import Guards, GuardTrip, OutputContext, Vault, restore
 from graph.guards.pii import parse_placeholder
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, SupportState
+from tools.knowledge import TOOL_NAME as KNOWLEDGE_TOOL_NAME
 
 WITHHELD = "[message withheld by the safety check]"
 """What the history keeps of a blocked message: never the raw text."""
@@ -227,10 +228,6 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
     return guard_tool_call
 
 
-KNOWLEDGE_TOOL = "search_knowledge_base"
-"""The help-center search (tools/knowledge.py): its results are public text."""
-
-
 def texts_of_this_turn(messages: list[Any]) -> tuple[str, str]:
     """Return the customer's latest message and the help-center passages read since.
 
@@ -240,7 +237,7 @@ def texts_of_this_turn(messages: list[Any]) -> tuple[str, str]:
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
             return str(message.content), "\n".join(public)
-        if isinstance(message, ToolMessage) and message.name == KNOWLEDGE_TOOL:
+        if isinstance(message, ToolMessage) and message.name == KNOWLEDGE_TOOL_NAME:
             public += _passage_texts(str(message.content))
     return "", "\n".join(public)
 

@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TOP_K = 4
 """Passages returned to the model (`SWITCHBOARD_KB_TOP_K`)."""
+TOOL_NAME = "search_knowledge_base"
+"""The help-center search, as agents call it; the output guard treats its passages as public."""
 MAX_PASSAGE_CHARS = 1200
 """Longer passages are cut at a word boundary to keep the model's context small."""
 
@@ -129,7 +131,7 @@ def make_knowledge_tools(
     return [
         StructuredTool.from_function(
             coroutine=search_knowledge_base,
-            name="search_knowledge_base",
+            name=TOOL_NAME,
             description=DESCRIPTION,
             args_schema=KnowledgeSearchInput,
         )
