@@ -52,6 +52,13 @@ def model() -> OfflineChatModel:
     return OfflineChatModel()
 
 
+def _searched(query: str, *passages: dict[str, Any]) -> list[Any]:
+    """A help-center search for `query` and its result, as they appear in the history."""
+    return tool_turn(
+        "search_knowledge_base", {"query": query}, {"query": query, "passages": list(passages)}
+    )
+
+
 def _said(reply: AIMessage) -> str:
     assert not reply.tool_calls
     return str(reply.content)
@@ -73,7 +80,7 @@ def test_off_topic_request_tries_the_help_center_first_and_declines_when_it_has_
     text = "recommend a podcast about astronomy"
     first = ask(model, tools, text)
     assert called(first) == ("search_knowledge_base", {"query": text})
-    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    empty = _searched(text)
     reply = ask(model, tools, text, *empty)
     assert _said(reply).startswith("Sorry") and NOT_IN_HELP_CENTER not in reply.content
 
@@ -93,7 +100,7 @@ def test_an_unclear_question_the_help_center_cannot_answer_gets_the_clarifying_q
 ) -> None:  # type: ignore[no-untyped-def]
     tools = [*TRIAGE_TOOLS, search_knowledge_base]
     text = "Someone else is using my login, what can I do?"
-    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    empty = _searched(text)
     reply = _said(ask(model, tools, text, *empty))
     assert "charge, invoice or refund" in reply and NOT_IN_HELP_CENTER not in reply
 
@@ -149,11 +156,7 @@ def test_specialist_looks_up_a_question_about_the_customers_own_money_first(mode
 
 def test_the_policy_answer_to_an_own_question_offers_to_check_the_order(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*BILLING_RECORD_TOOLS, search_knowledge_base]
-    found = tool_turn(
-        "search_knowledge_base",
-        {"query": OWN_QUESTION},
-        {"query": OWN_QUESTION, "passages": [REFUND_PASSAGE]},
-    )
+    found = _searched(OWN_QUESTION, REFUND_PASSAGE)
     reply = _said(ask(model, tools, OWN_QUESTION, *found))
     answer, offer, source = reply.split("\n\n")
     assert "5 to 10 business days" in answer
@@ -165,7 +168,7 @@ def test_specialist_asks_for_the_order_when_the_help_center_has_nothing(model) -
     tools = [*RETURNS_TOOLS, get_order, check_return_eligibility, search_knowledge_base]
     text = "can my order be returned?"
     assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
-    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    empty = _searched(text)
     assert _said(ask(model, tools, text, *empty)).startswith("Which order")
 
 
@@ -276,11 +279,7 @@ def test_asking_to_see_the_records_still_lists_them(model, text: str) -> None:  
 
 
 def test_a_how_to_question_the_help_center_cannot_answer_gets_the_list(model) -> None:  # type: ignore[no-untyped-def]
-    empty = tool_turn(
-        "search_knowledge_base",
-        {"query": HOW_TO_QUESTION},
-        {"query": HOW_TO_QUESTION, "passages": []},
-    )
+    empty = _searched(HOW_TO_QUESTION)
     assert called(ask(model, INVOICE_TOOLS, HOW_TO_QUESTION, *empty)) == ("list_invoices", {})
 
 
@@ -292,11 +291,7 @@ def test_a_how_to_question_the_help_center_answers_gets_the_answer(model) -> Non
         "account before you order; it is printed on every invoice.",
         "score": 0.8,
     }
-    found = tool_turn(
-        "search_knowledge_base",
-        {"query": HOW_TO_QUESTION},
-        {"query": HOW_TO_QUESTION, "passages": [passage]},
-    )
+    found = _searched(HOW_TO_QUESTION, passage)
     reply = _said(ask(model, INVOICE_TOOLS, HOW_TO_QUESTION, *found))
     assert "business tax number" in reply
     assert reply.endswith("Source: Invoices (help_center/invoices.md)")
@@ -315,11 +310,7 @@ def test_an_own_question_no_tool_serves_is_looked_up(model) -> None:  # type: ig
 
 def test_an_own_question_the_help_center_cannot_answer_gets_what_the_chat_can_do(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*BILLING_TOOLS, search_knowledge_base]
-    empty = tool_turn(
-        "search_knowledge_base",
-        {"query": OWN_CARD_QUESTION},
-        {"query": OWN_CARD_QUESTION, "passages": []},
-    )
+    empty = _searched(OWN_CARD_QUESTION)
     reply = _said(ask(model, tools, OWN_CARD_QUESTION, *empty))
     assert reply == _said(ask(model, BILLING_TOOLS, OWN_CARD_QUESTION))
     assert reply != NOT_IN_HELP_CENTER
@@ -344,11 +335,7 @@ def test_asking_for_a_person_is_not_looked_up(model) -> None:  # type: ignore[no
 
 def test_a_contact_question_the_help_center_cannot_answer_gets_the_person_answer(model) -> None:  # type: ignore[no-untyped-def]
     tools = [*TRIAGE_TOOLS, search_knowledge_base]
-    empty = tool_turn(
-        "search_knowledge_base",
-        {"query": CONTACT_QUESTION},
-        {"query": CONTACT_QUESTION, "passages": []},
-    )
+    empty = _searched(CONTACT_QUESTION)
     reply = _said(ask(model, tools, CONTACT_QUESTION, *empty))
     assert reply == _said(ask(model, TRIAGE_TOOLS, "Can I talk to a real person please?"))
 
@@ -388,7 +375,7 @@ def test_an_unsure_message_closest_to_an_off_topic_one_is_declined(model) -> Non
     tools = [*TRIAGE_TOOLS, search_knowledge_base]
     text = "Put 'good morning' into Hindi"
     assert called(ask(model, tools, text)) == ("search_knowledge_base", {"query": text})
-    empty = tool_turn("search_knowledge_base", {"query": text}, {"query": text, "passages": []})
+    empty = _searched(text)
     assert "outside what I can help with" in _said(ask(model, tools, text, *empty))
 
 
