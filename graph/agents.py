@@ -158,7 +158,9 @@ def add_agent(
         ),
     )
 
-    def after_model(state: SupportState) -> str:
+    # Edge functions are coroutines: LangGraph runs a plain `def` one in a worker
+    # thread, a hop that costs more than the routing (bench/turns.py).
+    async def after_model(state: SupportState) -> str:
         """Follow a handoff; run the called tools; let it correct malformed calls; else end."""
         messages = state["messages"]
         if messages and _answers_a_handoff(messages[-1]):
@@ -170,7 +172,7 @@ def add_agent(
             return name  # only malformed calls, answered with errors by the model node
         return END
 
-    def after_tools(state: SupportState) -> str:
+    async def after_tools(state: SupportState) -> str:
         """Back to this agent's model, or on to the agent a handoff made active."""
         return state.get("active_agent", "triage")
 

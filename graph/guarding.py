@@ -180,14 +180,14 @@ def make_input_guard_node(
     return guard_input
 
 
-def route_turn(state: SupportState, runtime: Runtime[SupportContext]) -> str:
+async def route_turn(state: SupportState, runtime: Runtime[SupportContext]) -> str:
     """Where a turn starts: the input guard, or past it when the caller guarded.
 
     A caller that guarded the message (`SupportContext.input_guarded`) sent
     its safe form as the run's input: an allowed message goes straight to the
     active agent; a blocked one ends the turn, its input already closing with
     the guard's refusal (an AI message; an allowed input ends with the human
-    message).
+    message). A coroutine, like the agents' edge functions (graph/agents.py).
     """
     if runtime.context is None or not runtime.context.input_guarded:
         return "guard_input"

@@ -120,3 +120,18 @@ async def test_async_feed(guards: Guards, context: OutputContext) -> None:
     released = await stream.afeed("Order 1042 is on its way. ")
     released += await stream.afinish()
     assert "".join(r.text for r in released) == "Order 1042 is on its way. "
+
+
+@pytest.mark.parametrize("filler", ["", "It was packed on Monday and left our warehouse " * 4])
+async def test_async_feed_scans_short_and_long_segments_alike(
+    guards: Guards, context: OutputContext, filler: str
+) -> None:
+    """A sentence is scanned on the event loop, a longer segment in a thread: same result."""
+    reply = f"Refunded to the card 4111 1111 1111 1111 for order 1042. {filler}"
+    stream = guards.output.new_stream(context)
+    released = await stream.afeed(reply)
+    released += await stream.afinish()
+    text = "".join(r.text for r in released)
+    assert "4111 1111 1111 1111" not in text
+    assert "order 1042" in text
+    assert text.endswith(filler)
