@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Set
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -144,15 +144,20 @@ async def _turn_events(
                 context=run_context,
                 stream_mode=["custom", "updates"],
             )
+            # Read-only tool calls a model node ran itself were reported as they
+            # ran (`tool` custom events); its update must not report them again.
+            reported_calls: set[str] = set()
             async for mode, chunk in stream:
                 if mode == "custom":
                     if observer is not None:
                         observer.custom(chunk)
                     custom = _custom_event(chunk)
                     if custom:
+                        if isinstance(chunk, dict) and chunk.get("call_id"):
+                            reported_calls.add(str(chunk["call_id"]))
                         yield custom
                     continue
-                for event in _update_events(chunk, active):
+                for event in _update_events(chunk, active, reported_calls):
                     if isinstance(event, HandoffEvent):
                         active = event.to
                     yield event
@@ -195,6 +200,8 @@ def _custom_event(payload: Any) -> Event | None:
         return GuardEvent(
             stage=payload["stage"], scanner=payload["scanner"], action=payload["action"]
         )
+    if kind == "tool" and payload.get("status") in ("started", "completed", "failed"):
+        return ToolEvent(name=payload["name"], status=payload["status"], agent=payload["agent"])
     if kind == "notice":
         return MessageEvent(role="system", agent=None, content=payload["content"])
     if kind == "blocked":
@@ -202,8 +209,13 @@ def _custom_event(payload: Any) -> Event | None:
     return None
 
 
-def _update_events(update: dict, active: str) -> list[Event]:
-    """Map one step's node updates to events, attributed to the node's agent."""
+def _update_events(
+    update: dict, active: str, reported_calls: Set[str] = frozenset()
+) -> list[Event]:
+    """Map one step's node updates to events, attributed to the node's agent.
+
+    Tool calls whose ids are in `reported_calls` were streamed as they ran.
+    """
     events: list[Event] = []
     for node, value in update.items():
         if node == "__interrupt__":
@@ -222,18 +234,24 @@ def _update_events(update: dict, active: str) -> list[Event]:
             if agent is None:
                 continue  # the input guard: its refusal was streamed as it happened
             for message in part.get("messages", []):
-                events.extend(_message_events(message, agent))
+                events.extend(_message_events(message, agent, reported_calls))
     return events
 
 
-def _message_events(message: Any, agent: str) -> list[Event]:
+def _message_events(message: Any, agent: str, reported_calls: Set[str]) -> list[Event]:
     if isinstance(message, AIMessage):
-        calls = [c for c in message.tool_calls if not handoff_target(c["name"])]
+        calls = [
+            c
+            for c in message.tool_calls
+            if not handoff_target(c["name"]) and c["id"] not in reported_calls
+        ]
         if calls:
             return [ToolEvent(name=c["name"], status="started", agent=agent) for c in calls]
         text = text_of(message.content)
         if text and not message.tool_calls:
             return [MessageEvent(role="assistant", agent=agent, content=text, id=message.id)]
+    if isinstance(message, ToolMessage) and message.tool_call_id in reported_calls:
+        return []
     if isinstance(message, ToolMessage) and not handoff_target(message.name or ""):
         status = "failed" if message.status == "error" else "completed"
         return [ToolEvent(name=message.name or "tool", status=status, agent=agent)]

@@ -29,12 +29,13 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
 from graph.context import SupportContext
-from graph.guarding import ReplyGuard, make_tool_call_guard
+from graph.guarding import ReplyGuard, emit, make_tool_call_guard
 from graph.guards import Guards
 from graph.handoffs import handoff_target, handoff_update
 from graph.llm.errors import StreamInterruptedError
 from graph.llm.fallback import START_AT
 from graph.messages import text_of
+from graph.read_only import MAX_INLINE_TOOL_ROUNDS, read_only_names, runs_inline
 from graph.state import AgentName, SupportState, tools_node
 from graph.window import DEFAULT_CONTEXT_MAX_TOKENS, fit_to_budget
 
@@ -72,8 +73,11 @@ def add_agent(
     """Add the `name` agent to `graph`: call the model, run requested tools, repeat.
 
     Two nodes: `name` calls the model, `tools_node(name)` runs its tool calls.
-    The loop ends when the model answers without tool calls, or when it hands
-    off (to one of `handoffs`): the model node answers the handoff call itself
+    Calls of read-only tools only (`graph/read_only.py`) the model node runs
+    itself and asks the model again, up to `MAX_INLINE_TOOL_ROUNDS` times, so
+    a lookup costs no step and no checkpoint of its own. The loop ends when
+    the model answers without tool calls, or when it hands off (to one of
+    `handoffs`): the model node answers the handoff call itself
     and sets `active_agent`, and the next step is that agent's model. Reply
     text is released (streamed and stored) only after the output guard passed
     it; the raw model tokens are kept out of LangGraph's `messages` stream
@@ -90,10 +94,38 @@ def add_agent(
     error ToolMessage.
     """
     bound = (model.bind_tools(list(tools)) if tools else model).with_config(tags=[TAG_NOSTREAM])
+    tools_name = tools_node(name)
+    tool_node = ToolNode(
+        list(tools),
+        name=tools_name,
+        handle_tool_errors=format_tool_error,
+        awrap_tool_call=make_tool_call_guard(guards),
+    )
+    read_only = read_only_names(tools)
 
     async def call_model(
         state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]
     ) -> dict:
+        """Ask the model; run its read-only calls here and ask again, up to a limit."""
+        produced: list[AnyMessage] = []
+        for round_ in range(MAX_INLINE_TOOL_ROUNDS + 1):
+            seen = cast(SupportState, {**state, "messages": [*state["messages"], *produced]})
+            update = await reply(seen, config, runtime)
+            response = update["messages"][0]
+            produced += update["messages"]
+            if (
+                round_ == MAX_INLINE_TOOL_ROUNDS
+                or "active_agent" in update
+                or not runs_inline(response, read_only)
+            ):
+                return {**update, "messages": produced}
+            produced += await _run_inline(tool_node, seen, response, name, config)
+        raise AssertionError("unreachable: the last round returns")
+
+    async def reply(
+        state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]
+    ) -> dict:
+        """One model call: the guarded reply, a handoff carried out, malformed calls answered."""
         messages = fit_to_budget(
             [SystemMessage(system_prompt), *state["messages"]], context_max_tokens
         )
@@ -146,17 +178,8 @@ def add_agent(
             return {**handed, "messages": [response, *handed["messages"]]}
         return {"messages": [response, *_answer_invalid_calls(response)]}
 
-    tools_name = tools_node(name)
     graph.add_node(name, call_model)  # type: ignore[call-overload]  # langgraph's overloads miss (state, config, runtime)
-    graph.add_node(
-        tools_name,
-        ToolNode(
-            list(tools),
-            name=tools_name,
-            handle_tool_errors=format_tool_error,
-            awrap_tool_call=make_tool_call_guard(guards),
-        ),
-    )
+    graph.add_node(tools_name, tool_node)
 
     # Edge functions are coroutines: LangGraph runs a plain `def` one in a worker
     # thread, a hop that costs more than the routing (bench/turns.py).
@@ -184,6 +207,35 @@ def add_agent(
     graph.add_conditional_edges(
         tools_name, after_tools, {agent: agent for agent in (name, *handoffs)}
     )
+
+
+async def _run_inline(
+    tool_node: ToolNode,
+    state: SupportState,
+    call: AIMessage,
+    agent: str,
+    config: RunnableConfig,
+) -> list[ToolMessage]:
+    """Run `call`'s read-only tool calls in the model node, as the tools node would.
+
+    The same ToolNode (argument PII restored, results guarded, errors turned
+    into messages); the customer sees each call start and finish as it
+    happens, as the `tool` custom events say (`api/turns.py`).
+    """
+    for tool_call in call.tool_calls:
+        emit(_tool_payload(tool_call["name"], "started", agent, tool_call["id"]))
+    output = await tool_node.ainvoke({**state, "messages": [*state["messages"], call]}, config)
+    if not isinstance(output, dict):
+        raise TypeError(f"a read-only tool returned {type(output).__name__}, not a message")
+    results: list[ToolMessage] = output["messages"]
+    for result in results:
+        status = "failed" if result.status == "error" else "completed"
+        emit(_tool_payload(result.name or "tool", status, agent, result.tool_call_id))
+    return results
+
+
+def _tool_payload(name: str, status: str, agent: str, call_id: str | None) -> dict:
+    return {"kind": "tool", "name": name, "status": status, "agent": agent, "call_id": call_id}
 
 
 def _merge(chunks: list[AIMessageChunk | AIMessage]) -> AIMessageChunk | AIMessage | None:

@@ -17,6 +17,7 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graph.context import SupportContext
+from graph.read_only import mark_read_only
 from graph.state import SupportState
 from tools.approvals import ApprovalStore, approval_id_for
 from tools.audit import AuditLog
@@ -209,6 +210,7 @@ def make_billing_tools(
                 thread_id=context.thread_id,
             )
 
+    mark_read_only(list_invoices, get_invoice, payment_status, explain_charge)
     return [list_invoices, get_invoice, payment_status, explain_charge, request_refund]
 
 

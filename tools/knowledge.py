@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from graph.read_only import mark_read_only
 from ingestion.errors import KnowledgeBaseUnavailable
 
 if TYPE_CHECKING:
@@ -128,14 +129,14 @@ def make_knowledge_tools(
             return json.dumps({"query": query, "error": UNAVAILABLE}, ensure_ascii=False)
         return render_passages(query, passages, max_chars=max_chars)
 
-    return [
-        StructuredTool.from_function(
-            coroutine=search_knowledge_base,
-            name=TOOL_NAME,
-            description=DESCRIPTION,
-            args_schema=KnowledgeSearchInput,
-        )
-    ]
+    search = StructuredTool.from_function(
+        coroutine=search_knowledge_base,
+        name=TOOL_NAME,
+        description=DESCRIPTION,
+        args_schema=KnowledgeSearchInput,
+    )
+    mark_read_only(search)
+    return [search]
 
 
 def render_passages(query: str, passages: list[Passage], *, max_chars: int) -> str:

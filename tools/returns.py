@@ -13,6 +13,7 @@ from langgraph.prebuilt import ToolRuntime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graph.context import SupportContext
+from graph.read_only import mark_read_only
 from graph.state import SupportState
 from tools.audit import AuditLog
 from tools.errors import InvalidRequestError, NotAllowedError
@@ -206,6 +207,7 @@ def make_returns_tools(store: Store, audit: AuditLog) -> list[BaseTool]:
                 }
             )
 
+    mark_read_only(list_orders, get_order, check_return_eligibility, track_return)
     return [
         list_orders,
         get_order,

@@ -153,3 +153,37 @@ async def test_offline_model_routes_and_streams_over_http(settings: Settings) ->
     streamed = "".join(e.data["delta"] for e in events if e.event == "token")
     assert streamed == events[-2].data["content"]
     assert "1042" in streamed
+
+
+async def test_lookups_stream_as_they_run_each_once_before_the_answer(settings: Settings) -> None:
+    # Read-only tools run inside billing's model step (graph/read_only.py); the
+    # customer still sees each start and finish as it happens, and only once.
+    model = ScriptedChatModel(
+        replies=[
+            call("transfer_to_billing"),
+            call("search_knowledge_base", query="charged twice"),
+            call("list_invoices"),
+            say("Both charges are on one invoice."),
+        ]
+    )
+    async with running_app(settings, model) as client:
+        headers = auth("cust-4")
+        thread_id = await _thread(client, headers)
+        response = await post_message(client, thread_id, "Why was I charged twice?", headers)
+        history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
+
+    events = parse_sse(response.text)
+    assert names(events) == ["handoff", "tool", "tool", "tool", "tool", "token", "message", "done"]
+    assert [(e.data["name"], e.data["status"], e.data["agent"]) for e in events[1:5]] == [
+        ("search_knowledge_base", "started", "billing"),
+        ("search_knowledge_base", "completed", "billing"),
+        ("list_invoices", "started", "billing"),
+        ("list_invoices", "completed", "billing"),
+    ]
+    # The model saw each lookup's result before it answered.
+    seen = model.seen[-1][-4:]
+    assert [(m.type, getattr(m, "name", None)) for m in seen[1::2]] == [
+        ("tool", "search_knowledge_base"),
+        ("tool", "list_invoices"),
+    ]
+    assert history["messages"][-1]["content"] == "Both charges are on one invoice."

@@ -8,6 +8,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.builder import build_graph
 from graph.context import SupportContext
+from graph.read_only import MAX_INLINE_TOOL_ROUNDS, mark_read_only
 from tests.scripted_model import ScriptedChatModel, call, say
 
 
@@ -25,17 +26,45 @@ def _script() -> list[AIMessage]:
     ]
 
 
-async def _turn(model: ScriptedChatModel) -> tuple[dict, InMemorySaver]:
+@tool
+def invoice_pdf(order_id: str) -> str:
+    """Look up the invoice of an order."""
+    return f"https://shop.example/invoices/{order_id}.pdf"
+
+
+@tool
+def resend_invoice(order_id: str) -> str:
+    """E-mail the invoice of an order again (an action: not read-only)."""
+    return f"Invoice of {order_id} sent."
+
+
+mark_read_only(invoice_pdf)
+
+
+async def _turn(model: ScriptedChatModel, tools: list | None = None) -> tuple[dict, InMemorySaver]:
+    state, saver, _ = await _turn_nodes(model, tools)
+    return state, saver
+
+
+async def _turn_nodes(
+    model: ScriptedChatModel, tools: list | None = None
+) -> tuple[dict, InMemorySaver, list[str]]:
+    """Run one turn; return its final state, the saver and the nodes run, step by step."""
     saver = InMemorySaver()
-    graph = build_graph(model, {"billing": [explain_charge]}).compile(checkpointer=saver)
-    state = await graph.ainvoke(
+    toolkit = {"billing": tools or [explain_charge]}
+    graph = build_graph(model, toolkit).compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "t"}}
+    nodes: list[str] = []
+    async for update in graph.astream(
         {},
-        {"configurable": {"thread_id": "t"}},
+        config,
         context=SupportContext(
             customer_id="cust-001", thread_id="t", user_message="Charged twice for 1007?"
         ),
-    )
-    return state, saver
+        stream_mode="updates",
+    ):
+        nodes += list(update)
+    return (await graph.aget_state(config)).values, saver, nodes
 
 
 def _assert_a_full_billing_turn(state: dict) -> None:
@@ -74,3 +103,63 @@ async def test_a_model_that_cannot_stream_still_hands_off_calls_tools_and_answer
     state, _ = await _turn(ScriptedChatModel(replies=_script(), disable_streaming=True))
 
     _assert_a_full_billing_turn(state)
+
+
+async def test_read_only_lookups_run_inside_the_agents_model_step() -> None:
+    state, saver, nodes = await _turn_nodes(
+        ScriptedChatModel(
+            replies=[
+                call("transfer_to_billing"),
+                call("invoice_pdf", order_id="1007"),
+                call("invoice_pdf", order_id="1008"),
+                say("Here are both invoices."),
+            ]
+        ),
+        [invoice_pdf, resend_invoice],
+    )
+
+    messages = state["messages"]
+    assert [m.content for m in messages if isinstance(m, ToolMessage)][1:] == [
+        "https://shop.example/invoices/1007.pdf",
+        "https://shop.example/invoices/1008.pdf",
+    ]
+    calls = [c["id"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls]
+    assert calls == [m.tool_call_id for m in messages if isinstance(m, ToolMessage)]
+    # Triage hands off; billing runs both lookups and answers: no tools step.
+    assert nodes == ["guard_input", "triage", "billing"]
+    steps = [c.metadata["step"] for c in saver.list({"configurable": {"thread_id": "t"}})]
+    assert sorted(steps) == list(range(-1, 4))
+
+
+async def test_an_action_runs_in_the_tools_step_even_beside_a_lookup() -> None:
+    both = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "invoice_pdf", "args": {"order_id": "1007"}, "id": "call_pdf"},
+            {"name": "resend_invoice", "args": {"order_id": "1007"}, "id": "call_send"},
+        ],
+    )
+    state, _, nodes = await _turn_nodes(
+        ScriptedChatModel(replies=[call("transfer_to_billing"), both, say("Sent again.")]),
+        [invoice_pdf, resend_invoice],
+    )
+
+    assert nodes == ["guard_input", "triage", "billing", "billing_tools", "billing"]
+    answered = {m.tool_call_id: m.content for m in state["messages"] if isinstance(m, ToolMessage)}
+    assert answered["call_send"] == "Invoice of 1007 sent."
+    assert answered["call_pdf"].endswith("1007.pdf")
+
+
+async def test_a_model_that_keeps_looking_things_up_is_stepped_after_the_limit() -> None:
+    # Every (MAX + 1)th call of a model that keeps looking things up goes through
+    # the tools node, so LangGraph's recursion limit still bounds the loop.
+    rounds = MAX_INLINE_TOOL_ROUNDS + 1
+    lookups = [call("invoice_pdf", order_id=str(1000 + n)) for n in range(2 * rounds)]
+    state, _, nodes = await _turn_nodes(
+        ScriptedChatModel(replies=[call("transfer_to_billing"), *lookups, say("Done.")]),
+        [invoice_pdf],
+    )
+
+    assert nodes == ["guard_input", "triage", *["billing", "billing_tools"] * 2, "billing"]
+    assert len([m for m in state["messages"] if isinstance(m, ToolMessage)]) == len(lookups) + 1
+    assert state["messages"][-1].content == "Done."
