@@ -45,6 +45,7 @@ class OutputGuard:
         toxicity: Any = None,
         max_hold_chars: int = 240,
         min_clause_chars: int = 60,
+        refusal_is_model: bool = False,
     ) -> None:
         self.pii = pii
         self.secrets = secrets
@@ -55,6 +56,8 @@ class OutputGuard:
         self.foreign = ForeignDataMasker()
         self.max_hold_chars = max_hold_chars
         self.min_clause_chars = min_clause_chars
+        self.runs_models = toxicity is not None or (refusal is not None and refusal_is_model)
+        """A transformer scans each segment or the end of a reply: keep those off the loop."""
 
     def new_stream(self, context: OutputContext | None = None) -> OutputStream:
         """Start guarding one reply; use one stream per assistant message."""
@@ -198,10 +201,10 @@ class OutputStream:
 
         Most deltas only extend the held text, and a sentence is scanned faster
         than a thread hop is made (`INLINE_SCAN_MAX_CHARS`): those stay on the
-        event loop.
+        event loop, unless a transformer (Toxicity) scans each segment.
         """
         segment = self._take_segment(delta)
-        if len(segment) > INLINE_SCAN_MAX_CHARS:
+        if self._off_the_loop(segment):
             return await asyncio.to_thread(self._release, segment)
         return self._release(segment) if segment else []
 
@@ -219,13 +222,17 @@ class OutputStream:
     async def afinish(self) -> list[Release]:
         """`finish`, in a worker thread when there is more than a sentence to scan.
 
-        A reply that only called tools has nothing held and nothing to check.
+        The default end-of-reply refusal check only looks for phrases in what
+        was released; the model-based one (`SWITCHBOARD_GUARD_NO_REFUSAL_MODEL`)
+        gets the thread whenever there is text.
         """
-        if len(self._buffer) > INLINE_SCAN_MAX_CHARS or (
-            self.guard.refusal is not None and not self.closed
-        ):
+        if self._off_the_loop(self._buffer) or (self.guard.runs_models and self._released):
             return await asyncio.to_thread(self.finish)
         return self.finish()
+
+    def _off_the_loop(self, segment: str) -> bool:
+        """Whether scanning `segment` takes longer than a worker-thread hop costs."""
+        return len(segment) > INLINE_SCAN_MAX_CHARS or (bool(segment) and self.guard.runs_models)
 
     def _cut_point(self) -> int:
         buf = self._buffer

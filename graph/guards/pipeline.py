@@ -116,6 +116,7 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
         refusal=refusal,
         toxicity=models.toxicity_output,
         max_hold_chars=config.stream_max_hold_chars,
+        refusal_is_model=models.no_refusal is not None,
     )
     pii_names = "PII" + ("+NER" if models.ner_recognizer else "")
     active = {

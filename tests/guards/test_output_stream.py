@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from graph.guards import REFUSAL_OUTPUT, Guards, OutputContext, Release
+from graph.guards import REFUSAL_OUTPUT, Guards, OutputContext, Release, output_guard
 from tests.guards.conftest import SYSTEM_PROMPT
 
 
@@ -135,3 +137,33 @@ async def test_async_feed_scans_short_and_long_segments_alike(
     assert "4111 1111 1111 1111" not in text
     assert "order 1042" in text
     assert text.endswith(filler)
+
+
+async def test_only_long_segments_or_model_scanners_leave_the_event_loop(
+    guards: Guards, context: OutputContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[str] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting_to_thread(func, /, *args):  # type: ignore[no-untyped-def]
+        hops.append(func.__name__)
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(output_guard.asyncio, "to_thread", counting_to_thread)
+    sentence = "Order 1042 is on its way. "
+
+    stream = guards.output.new_stream(context)
+    await stream.afeed(sentence)
+    await stream.afinish()
+    assert hops == [], "a sentence and an empty end of reply are scanned in place"
+
+    stream = guards.output.new_stream(context)
+    await stream.afeed("It left our warehouse on Monday " * 8 + ". ")
+    assert hops == ["_release"]
+
+    # A transformer-based scanner (Toxicity, NoRefusal) is never run on the loop.
+    monkeypatch.setattr(guards.output, "runs_models", True)
+    stream = guards.output.new_stream(context)
+    await stream.afeed(sentence)
+    await stream.afinish()
+    assert hops == ["_release", "_release", "finish"]
