@@ -5,7 +5,7 @@ Run with: python -m bench.checkpoints [--turns 200] [--every 20]
 One thread, `--turns` turns through the real support graph compiled with
 `AsyncPostgresSaver` on a scratch database (`DATABASE_URL`'s server, else the
 embedded one under `.data/postgres`). The model is scripted (a 40-word answer,
-and a tool call with its result every fifth turn), so what is measured is
+and a lookup with its result every fifth turn, run inside the model's step), so what is measured is
 LangGraph's storage: every super-step writes a checkpoint, and the `messages`
 channel is stored whole each time it changes, so the bytes a turn adds grow
 with the length of the thread. Prints checkpoints and bytes of stored data
@@ -40,6 +40,7 @@ from db.embedded import start_embedded_postgres
 from evals.harness import scratch_database
 from graph.builder import build_graph
 from graph.context import SupportContext
+from graph.read_only import mark_read_only
 
 ANSWER = "Thanks for waiting: your parcel left our warehouse and should arrive soon. " * 3
 
@@ -48,6 +49,9 @@ ANSWER = "Thanks for waiting: your parcel left our warehouse and should arrive s
 def lookup_order(order_id: str) -> str:
     """Look up an order's delivery status."""
     return f"Order {order_id}: shipped Monday with UPS, tracking 1Z999AA10123456784, due Thursday."
+
+
+mark_read_only(lookup_order)  # a lookup, as the store's order tools are: no step of its own
 
 
 class CheckpointBenchModel(BaseChatModel):

@@ -29,7 +29,11 @@ MAX_INLINE_TOOL_ROUNDS = 4
 
 
 def mark_read_only(*tools: BaseTool) -> None:
-    """Mark `tools` as safe to run again: the model node may run them itself."""
+    """Mark `tools` as safe to run again: the model node may run them itself.
+
+    Never mark a tool that changes something or calls `interrupt()`: on resume
+    the whole model step re-runs, model calls included.
+    """
     for tool in tools:
         tool.metadata = {**(tool.metadata or {}), READ_ONLY: True}
 
