@@ -57,6 +57,8 @@ MIN_CANDIDATES = 30
 """Each retriever contributes at least this many candidates to the fusion."""
 WHERE_CACHE_SIZE = 64
 """`where` filters whose BM25 masks a snapshot remembers (one Chroma read per new filter)."""
+VECTOR_CACHE_SIZE = 8192
+"""Chunk vectors a snapshot keeps for score fusion (~12 MB at 384 dimensions)."""
 MAX_PER_SOURCE = 1
 """Passages from one article before others get a turn (the rest fill in after),
 so a handful of passages covers every article a question touches. Tuned on the
@@ -96,7 +98,10 @@ class _Snapshot:
     sources: list[str]
     masks: dict[str, np.ndarray] = field(default_factory=dict)
     """BM25 masks of recent `where` filters (insertion-ordered, bounded; a cache only)."""
-    masks_lock: threading.Lock = field(default_factory=threading.Lock)
+    cache_lock: threading.Lock = field(default_factory=threading.Lock)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    """Embeddings of chunks that only BM25 found, read from Chroma once (bounded; a cache
+    only: a chunk id names its text and model, so its vector never changes)."""
 
 
 class KnowledgeBase:
@@ -224,7 +229,9 @@ class KnowledgeBase:
                 k=self.settings.kb_rrf_k,
             )
         elif fusion == "score":
-            extra = self._cosines(query, [i for i in lexical[0] if i not in set(vector[0])])
+            extra = self._cosines(
+                snapshot, query, [i for i in lexical[0] if i not in set(vector[0])]
+            )
             fused = score_fusion(vector, lexical, depth=depth, cosines=extra)
         else:
             fused = list(zip(*(vector if mode == "vector" else lexical), strict=True))
@@ -260,17 +267,32 @@ class KnowledgeBase:
         distances = (result["distances"] or [[]])[0]
         return list(ids), [1.0 - float(distance) for distance in distances]
 
-    def _cosines(self, query: str, ids: list[str]) -> dict[str, float]:
+    def _cosines(self, snapshot: _Snapshot, query: str, ids: list[str]) -> dict[str, float]:
         """Return the exact cosines of `query` with chunks only BM25 found."""
         if not ids:
             return {}
         vector = self.embedder.embed_query(query)  # cached: no second model call
-        rows = guarded(self.settings, lambda: self.collection.get(ids=ids, include=["embeddings"]))
-        embeddings = rows["embeddings"]
-        if embeddings is None or not len(rows["ids"]):
+        vectors = {i: snapshot.vectors[i] for i in ids if i in snapshot.vectors}
+        if missing := [i for i in ids if i not in vectors]:
+            rows = guarded(
+                self.settings, lambda: self.collection.get(ids=missing, include=["embeddings"])
+            )
+            embeddings = rows["embeddings"]
+            if embeddings is not None and len(rows["ids"]):
+                fetched = dict(
+                    zip(rows["ids"], np.asarray(embeddings, dtype=np.float32), strict=True)
+                )
+                vectors.update(fetched)
+                with snapshot.cache_lock:
+                    for chunk_id, row in fetched.items():
+                        if len(snapshot.vectors) >= VECTOR_CACHE_SIZE:
+                            snapshot.vectors.pop(next(iter(snapshot.vectors)))
+                        snapshot.vectors[chunk_id] = row
+        if not vectors:
             return {}
-        cosines = np.asarray(embeddings, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
-        return dict(zip(rows["ids"], cosines.tolist(), strict=True))
+        found = list(vectors)
+        cosines = np.stack([vectors[i] for i in found]) @ np.asarray(vector, dtype=np.float32)
+        return dict(zip(found, cosines.tolist(), strict=True))
 
     def _lexical_search(
         self, snapshot: _Snapshot, query: str, depth: int, where: dict[str, Any] | None
@@ -291,7 +313,7 @@ class KnowledgeBase:
         hits = [snapshot.positions.get(chunk_id) for chunk_id in allowed["ids"]]
         mask[[position for position in hits if position is not None]] = 1.0
         mask.setflags(write=False)
-        with snapshot.masks_lock:
+        with snapshot.cache_lock:
             if len(snapshot.masks) >= WHERE_CACHE_SIZE:
                 snapshot.masks.pop(next(iter(snapshot.masks)))
             snapshot.masks[key] = mask

@@ -179,3 +179,35 @@ def test_search_raises_knowledge_base_unavailable_when_the_server_goes_away(
 
     with pytest.raises(KnowledgeBaseUnavailable, match="is unavailable"):
         kb.search_sync("a question that was never embedded before", 1)
+
+
+def test_fusion_reads_a_bm25_only_chunks_vector_from_chroma_once_per_snapshot(
+    kb: KnowledgeBase, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Few candidates per retriever, so BM25 finds chunks the vector search did not.
+    monkeypatch.setattr(kb_module, "MIN_CANDIDATES", 1)
+    kb.ingest([corpus], progress=False)
+    real = kb.collection
+    reads: list[list[str]] = []
+
+    class CountingCollection:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def get(self, **kwargs: object) -> object:
+            if "embeddings" in (kwargs.get("include") or []):  # type: ignore[operator]
+                reads.append(list(kwargs["ids"]))  # type: ignore[call-overload]
+            return real.get(**kwargs)
+
+    kb.collection = CountingCollection()  # type: ignore[assignment]
+    question = "business days approve"
+
+    first = kb.search_sync(question, 1)
+    assert reads, "BM25 found chunks the vector search missed: their vectors were read"
+    read_once = len(reads)
+    assert kb.search_sync(question, 1) == first
+    assert len(reads) == read_once, "the second search used the vectors it had read"
+
+    kb.refresh()  # a new snapshot (someone ingested) starts with nothing remembered
+    assert kb.search_sync(question, 1) == first
+    assert len(reads) == read_once + 1
