@@ -163,3 +163,31 @@ async def test_a_model_that_keeps_looking_things_up_is_stepped_after_the_limit()
     assert nodes == ["guard_input", "triage", *["billing", "billing_tools"] * 2, "billing"]
     assert len([m for m in state["messages"] if isinstance(m, ToolMessage)]) == len(lookups) + 1
     assert state["messages"][-1].content == "Done."
+
+
+@tool
+def broken_lookup(order_id: str) -> str:
+    """Look up an order in a system that is down."""
+    raise ConnectionError("the order system did not answer")
+
+
+mark_read_only(broken_lookup)
+
+
+async def test_a_failing_lookup_in_the_model_step_becomes_an_error_the_model_answers() -> None:
+    state, _, nodes = await _turn_nodes(
+        ScriptedChatModel(
+            replies=[
+                call("transfer_to_billing"),
+                call("broken_lookup", order_id="1007"),
+                say("Our order system is not answering; please try again in a minute."),
+            ]
+        ),
+        [broken_lookup],
+    )
+
+    assert nodes == ["guard_input", "triage", "billing"]
+    failed = [m for m in state["messages"] if isinstance(m, ToolMessage)][-1]
+    assert failed.status == "error"
+    assert "the order system did not answer" in failed.content
+    assert state["messages"][-1].content.startswith("Our order system is not answering")
