@@ -35,7 +35,12 @@ from graph.handoffs import handoff_target, handoff_update
 from graph.llm.errors import StreamInterruptedError
 from graph.llm.fallback import START_AT
 from graph.messages import text_of
-from graph.read_only import MAX_INLINE_TOOL_ROUNDS, read_only_names, runs_inline
+from graph.read_only import (
+    MAX_INLINE_TOOL_ROUNDS,
+    lookup_rounds,
+    read_only_names,
+    runs_inline,
+)
 from graph.state import AgentName, SupportState, tools_node
 from graph.window import DEFAULT_CONTEXT_MAX_TOKENS, fit_to_budget
 
@@ -74,8 +79,8 @@ def add_agent(
 
     Two nodes: `name` calls the model, `tools_node(name)` runs its tool calls.
     Calls of read-only tools only (`graph/read_only.py`) the model node runs
-    itself and asks the model again, up to `MAX_INLINE_TOOL_ROUNDS` times, so
-    a lookup costs no step and no checkpoint of its own. The loop ends when
+    itself and asks the model again, up to `MAX_INLINE_TOOL_ROUNDS` times a
+    turn, so a lookup costs no step and no checkpoint of its own. The loop ends when
     the model answers without tool calls, or when it hands off (to one of
     `handoffs`): the model node answers the handoff call itself
     and sets `active_agent`, and the next step is that agent's model. Reply
@@ -106,21 +111,20 @@ def add_agent(
     async def call_model(
         state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]
     ) -> dict:
-        """Ask the model; run its read-only calls here and ask again, up to a limit."""
+        """Ask the model; run its read-only calls here and ask again, up to a limit a turn."""
         produced: list[AnyMessage] = []
-        for round_ in range(MAX_INLINE_TOOL_ROUNDS + 1):
+        while True:
             seen = cast(SupportState, {**state, "messages": [*state["messages"], *produced]})
             update = await reply(seen, config, runtime)
             response = update["messages"][0]
             produced += update["messages"]
             if (
-                round_ == MAX_INLINE_TOOL_ROUNDS
-                or "active_agent" in update
+                "active_agent" in update
                 or not runs_inline(response, read_only)
+                or lookup_rounds(seen["messages"], read_only) >= MAX_INLINE_TOOL_ROUNDS
             ):
                 return {**update, "messages": produced}
             produced += await _run_inline(tool_node, seen, response, name, config)
-        raise AssertionError("unreachable: the last round returns")
 
     async def reply(
         state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.tools import BaseTool
 
 READ_ONLY = "read_only"
 """The key of a tool's `metadata` that marks it read-only."""
 
 MAX_INLINE_TOOL_ROUNDS = 4
-"""Rounds of read-only calls a model node runs itself; the next goes through the tools node
-(so LangGraph's recursion limit still bounds a model that never stops calling tools)."""
+"""Rounds of read-only calls a turn runs inside model steps. Later rounds go through the
+tools node, a step each, so the turn's recursion limit still bounds the model calls of a
+model that never stops looking things up (about as many as before lookups ran inline)."""
 
 
 def mark_read_only(*tools: BaseTool) -> None:
@@ -54,3 +55,14 @@ def runs_inline(message: AIMessage, read_only: Collection[str]) -> bool:
         and not message.invalid_tool_calls
         and all(call["name"] in read_only for call in message.tool_calls)
     )
+
+
+def lookup_rounds(messages: list[AnyMessage], read_only: Collection[str]) -> int:
+    """Count this turn's model replies (since the customer's message) that only looked up."""
+    rounds = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage) and runs_inline(message, read_only):
+            rounds += 1
+    return rounds
