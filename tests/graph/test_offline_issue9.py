@@ -253,6 +253,40 @@ def test_a_lower_ranked_article_answers_when_the_best_ranked_has_nothing_relevan
     assert "Source: Bikes (bikes)" in answer and "weather" not in answer
 
 
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it() -> None:
+    passages = [
+        _passage(
+            "plus",
+            "Our Plus programme started in 2019 for frequent shoppers. It costs $59 per year.",
+            0.8,
+        )
+    ]
+
+    answer = answer_from_passages(passages, "How much does it cost per year?")
+
+    # Not "It costs $59 per year." alone: the customer would not know what "it" is.
+    assert answer.startswith("Our Plus programme started in 2019 for frequent shoppers. It costs")
+
+
+def test_a_passage_that_opens_on_such_a_sentence_lends_it_its_heading() -> None:
+    passage = _passage("returns", "There are none: every item can be returned within 30 days.", 0.8)
+    passage["section"] = "Shorter return windows"
+
+    answer = answer_from_passages([passage], "Do some items have a shorter return window?")
+
+    assert answer.startswith("Shorter return windows: There are none: every item can be")
+
+
+def test_bold_text_at_the_start_of_a_sentence_keeps_both_markers() -> None:
+    passages = [
+        _passage("plus", "- **Plus** members have a 45-day return window.", 0.8),
+    ]
+
+    answer = answer_from_passages(passages, "How long is the return window for Plus members?")
+
+    assert answer.startswith("**Plus** members have a 45-day return window.")
+
+
 # --- How-it-works questions, and questions no tool serves ----------------------------
 
 

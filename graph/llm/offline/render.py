@@ -32,6 +32,13 @@ NOT_IN_HELP_CENTER = (
 )
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_MARKER = re.compile(r"^(?:[#>*-]+|\d+\.)\s+")
+_LEANS_ON_CONTEXT = re.compile(
+    r"^(?:It|It's|They|These|Those|That|This(?! article)|There are none|None|Same|Both"
+    r"|Either|Neither)\b"
+)
+"""Sentences that mean little without the sentence or heading before them ("It costs $59
+a year", "There are none: …"): quoted with that context."""
 
 
 def render_tool_result(name: str, content: str, question: str) -> str:
@@ -90,7 +97,7 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     if not candidates or not question.strip():
         return NOT_IN_HELP_CENTER
     embedder = get_embedder()
-    similarities = embedder.embed([sentence for _, _, sentence in candidates]) @ (
+    similarities = embedder.embed(_in_context(candidates, ranked)) @ (
         embedder.embed_query(question)
     )
     if float(np.max(similarities)) < RELEVANCE_FLOOR:
@@ -99,7 +106,9 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     threshold = max(RELEVANCE_FLOOR, float(similarities[anchor]) - SENTENCE_SPREAD)
     order = np.argsort(-similarities, kind="stable")
     others = [i for i in order if i != anchor and similarities[i] >= threshold]
-    chosen = sorted(candidates[i] for i in [anchor, *others[: MAX_SENTENCES - 1]])
+    chosen = _with_context(
+        sorted(candidates[i] for i in [anchor, *others[: MAX_SENTENCES - 1]]), candidates, ranked
+    )
     used = sorted({passage_index for passage_index, _, _ in chosen})
     answer = " ".join(sentence for _, _, sentence in chosen)
     sources = []
@@ -109,6 +118,50 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
         source = str(passage.get("source") or "").strip()
         sources.append(f"Source: {title} ({source})" if source else f"Source: {title}")
     return answer + "\n\n" + "\n".join(dict.fromkeys(sources))
+
+
+def _in_context(
+    candidates: list[tuple[int, int, str]], passages: list[dict[str, Any]]
+) -> list[str]:
+    """Return each sentence as it is scored: with what it leans on ("It costs $59…")."""
+    texts = {(p, i): sentence for p, i, sentence in candidates}
+    scored = []
+    for passage_index, sentence_index, sentence in candidates:
+        if _LEANS_ON_CONTEXT.match(sentence):
+            before = texts.get((passage_index, sentence_index - 1))
+            section = str(passages[passage_index].get("section") or "").strip()
+            context = before if before is not None else section
+            if context:
+                sentence = f"{context} {sentence}"
+        scored.append(sentence)
+    return scored
+
+
+def _with_context(
+    chosen: list[tuple[int, int, str]],
+    candidates: list[tuple[int, int, str]],
+    passages: list[dict[str, Any]],
+) -> list[tuple[int, int, str]]:
+    """Give each chosen sentence that leans on what came before its context.
+
+    The sentence before it in its passage joins the answer; a passage's first
+    sentence gets its section heading ("Shorter windows: There are none: …").
+    """
+    picked = {(p, i) for p, i, _ in chosen}
+    out: list[tuple[int, int, str]] = []
+    for passage_index, sentence_index, sentence in chosen:
+        if _LEANS_ON_CONTEXT.match(sentence) and (passage_index, sentence_index - 1) not in picked:
+            before = next(
+                (c for c in candidates if c[:2] == (passage_index, sentence_index - 1)), None
+            )
+            section = str(passages[passage_index].get("section") or "").strip()
+            if before is not None:
+                out.append(before)
+                picked.add(before[:2])
+            elif section:
+                sentence = f"{section}: {sentence}"
+        out.append((passage_index, sentence_index, sentence))
+    return sorted(out)
 
 
 def _anchor(candidates: list[tuple[int, int, str]], similarities: np.ndarray) -> int:
@@ -136,7 +189,8 @@ def _parse(content: str) -> Any:
 
 def _sentences(text: str) -> list[str]:
     parts = (part.strip() for part in _SENTENCE_END.split(text.strip()))
-    return [part.lstrip("#*- ").strip() for part in parts if len(part.strip()) > 3]
+    # List and heading markers go ("- ", "## "); bold ("**30 days**") stays whole.
+    return [_MARKER.sub("", part) for part in parts if len(part.strip()) > 3]
 
 
 _ERROR_TAG = re.compile(r"^\[\w+, (?:retryable|final)\]\s*")
