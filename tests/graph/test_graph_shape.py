@@ -38,7 +38,13 @@ def resend_invoice(order_id: str) -> str:
     return f"Invoice of {order_id} sent."
 
 
-mark_read_only(invoice_pdf)
+@tool
+def broken_lookup(order_id: str) -> str:
+    """Look up an order in a system that is down."""
+    raise ConnectionError("the order system did not answer")
+
+
+mark_read_only(invoice_pdf, broken_lookup)
 
 
 async def _turn(model: ScriptedChatModel, tools: list | None = None) -> tuple[dict, InMemorySaver]:
@@ -165,15 +171,6 @@ async def test_a_model_that_keeps_looking_things_up_is_stepped_after_the_limit()
     assert nodes == ["guard_input", "triage", *["billing", "billing_tools"] * extra, "billing"]
     assert len([m for m in state["messages"] if isinstance(m, ToolMessage)]) == len(lookups) + 1
     assert state["messages"][-1].content == "Done."
-
-
-@tool
-def broken_lookup(order_id: str) -> str:
-    """Look up an order in a system that is down."""
-    raise ConnectionError("the order system did not answer")
-
-
-mark_read_only(broken_lookup)
 
 
 async def test_a_failing_lookup_in_the_model_step_becomes_an_error_the_model_answers() -> None:
