@@ -209,9 +209,7 @@ def _custom_event(payload: Any) -> Event | None:
     return None
 
 
-def _update_events(
-    update: dict, active: str, reported_calls: Set[str] = frozenset()
-) -> list[Event]:
+def _update_events(update: dict, active: str, reported_calls: Set[str]) -> list[Event]:
     """Map one step's node updates to events, attributed to the node's agent.
 
     Tool calls whose ids are in `reported_calls` were streamed as they ran.

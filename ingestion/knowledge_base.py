@@ -272,7 +272,9 @@ class KnowledgeBase:
         if not ids:
             return {}
         vector = self.embedder.embed_query(query)  # cached: no second model call
-        vectors = {i: snapshot.vectors[i] for i in ids if i in snapshot.vectors}
+        # One read per id: another thread may evict between a check and a read.
+        cached = {i: snapshot.vectors.get(i) for i in ids}
+        vectors = {i: v for i, v in cached.items() if v is not None}
         if missing := [i for i in ids if i not in vectors]:
             rows = guarded(
                 self.settings, lambda: self.collection.get(ids=missing, include=["embeddings"])

@@ -39,6 +39,8 @@ _LEANS_ON_CONTEXT = re.compile(
 )
 """Sentences that mean little without the sentence or heading before them ("It costs $59
 a year", "There are none: …"): quoted with that context."""
+Candidate = tuple[int, int, str]
+"""(passage index, sentence index, sentence) of one sentence an answer may quote."""
 
 
 def render_tool_result(name: str, content: str, question: str) -> str:
@@ -90,7 +92,7 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
         (passage for passage in passages if str(passage.get("text") or "").strip()),
         key=lambda passage: -float(passage.get("score") or 0.0),
     )[:MAX_PASSAGES]
-    candidates: list[tuple[int, int, str]] = []
+    candidates: list[Candidate] = []
     for passage_index, passage in enumerate(ranked):
         for sentence_index, sentence in enumerate(_sentences(str(passage["text"]))):
             candidates.append((passage_index, sentence_index, sentence))
@@ -120,51 +122,55 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     return answer + "\n\n" + "\n".join(dict.fromkeys(sources))
 
 
-def _in_context(
-    candidates: list[tuple[int, int, str]], passages: list[dict[str, Any]]
-) -> list[str]:
+def _leans_on(
+    candidate: Candidate, by_position: dict[tuple[int, int], Candidate], passages: list[dict]
+) -> tuple[Candidate | None, str]:
+    """Return what `candidate` leans on: the sentence before it, else its section heading.
+
+    (None, "") when it reads on its own ("It costs $59…" does not).
+    """
+    passage_index, sentence_index, sentence = candidate
+    if not _LEANS_ON_CONTEXT.match(sentence):
+        return None, ""
+    before = by_position.get((passage_index, sentence_index - 1))
+    section = "" if before else str(passages[passage_index].get("section") or "").strip()
+    return before, section
+
+
+def _in_context(candidates: list[Candidate], passages: list[dict[str, Any]]) -> list[str]:
     """Return each sentence as it is scored: with what it leans on ("It costs $59…")."""
-    texts = {(p, i): sentence for p, i, sentence in candidates}
+    by_position = {c[:2]: c for c in candidates}
     scored = []
-    for passage_index, sentence_index, sentence in candidates:
-        if _LEANS_ON_CONTEXT.match(sentence):
-            before = texts.get((passage_index, sentence_index - 1))
-            section = str(passages[passage_index].get("section") or "").strip()
-            context = before if before is not None else section
-            if context:
-                sentence = f"{context} {sentence}"
-        scored.append(sentence)
+    for candidate in candidates:
+        before, section = _leans_on(candidate, by_position, passages)
+        context = before[2] if before else section
+        scored.append(f"{context} {candidate[2]}" if context else candidate[2])
     return scored
 
 
 def _with_context(
-    chosen: list[tuple[int, int, str]],
-    candidates: list[tuple[int, int, str]],
-    passages: list[dict[str, Any]],
-) -> list[tuple[int, int, str]]:
+    chosen: list[Candidate], candidates: list[Candidate], passages: list[dict[str, Any]]
+) -> list[Candidate]:
     """Give each chosen sentence that leans on what came before its context.
 
     The sentence before it in its passage joins the answer; a passage's first
     sentence gets its section heading ("Shorter windows: There are none: …").
     """
-    picked = {(p, i) for p, i, _ in chosen}
-    out: list[tuple[int, int, str]] = []
-    for passage_index, sentence_index, sentence in chosen:
-        if _LEANS_ON_CONTEXT.match(sentence) and (passage_index, sentence_index - 1) not in picked:
-            before = next(
-                (c for c in candidates if c[:2] == (passage_index, sentence_index - 1)), None
-            )
-            section = str(passages[passage_index].get("section") or "").strip()
-            if before is not None:
-                out.append(before)
-                picked.add(before[:2])
-            elif section:
-                sentence = f"{section}: {sentence}"
-        out.append((passage_index, sentence_index, sentence))
+    by_position = {c[:2]: c for c in candidates}
+    picked = {c[:2] for c in chosen}
+    out: list[Candidate] = []
+    for candidate in chosen:
+        before, section = _leans_on(candidate, by_position, passages)
+        if before is not None and before[:2] not in picked:
+            out.append(before)
+            picked.add(before[:2])
+        elif before is None and section:
+            candidate = (*candidate[:2], f"{section}: {candidate[2]}")
+        out.append(candidate)
     return sorted(out)
 
 
-def _anchor(candidates: list[tuple[int, int, str]], similarities: np.ndarray) -> int:
+def _anchor(candidates: list[Candidate], similarities: np.ndarray) -> int:
     """Pick the sentence the answer is built around: the best of the best-ranked passage.
 
     The retriever (hybrid, whole passages) is a better judge of which article
