@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from detect_secrets.filters.heuristic import is_indirect_reference
 from llm_guard.input_scanners import Secrets
 
 from graph.guards.injection import HELDOUT_FILE, load_corpus
-from graph.guards.secrets import InMemorySecrets
+from graph.guards.secrets import InMemorySecrets, _is_indirect_reference, match_prefixes
 
 SECRETS = [
     "AWS: AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -88,3 +90,63 @@ def test_concurrent_scans_give_the_same_answers_as_sequential_ones() -> None:
     expected = [scanner.scan(t) for t in texts]
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(scanner.scan, texts)) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefixes"),
+    [
+        (r"(?i)\b(?:stripe|sq)_[a-z]{4}", {"stripe_", "sq_"}),
+        (r"ghp_[A-Za-z0-9]{36}", {"ghp_"}),
+        (r"(?:^|\s)AKIA[A-Z0-9]{16}", None),  # `\s` may start a match
+        (r"(?:a|b?)x", None),  # the second branch may start with `x`
+        (r"ab(c|d)?e", {"ab"}),
+        (r"(?:a|)b", {"ab", "b"}),
+        (r"[ab]x", None),
+        (r"(?<=key)=\w+", None),
+        (r"(?i)caf\u00e9", None),  # only ASCII prefixes
+    ],
+)
+def test_match_prefixes_are_the_literals_every_match_starts_with(
+    pattern: str, prefixes: set[str] | None
+) -> None:
+    found = match_prefixes(re.compile(pattern))
+    assert found == (None if prefixes is None else frozenset(prefixes))
+
+
+LOOK_ALIKES = [
+    "stripe_key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc'",
+    "SLACK_TOKEN=xoxp-123456789012-123456789012-123456789012-abcdefabcdefabcdefabcdefabcdefab",
+    "sendgrid SG.aaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    "glpat-abcdefghij0123456789 and npm_abcdefghijklmnopqrstuvwxyz0123456789",
+    "twilio SK0123456789abcdef0123456789abcdef AC0123456789abcdef0123456789abcdef",
+    "mailgun key-0123456789abcdef0123456789abcdef",
+]
+
+
+def _lines() -> list[str]:
+    texts = SECRETS + NOT_SECRETS + LOOK_ALIKES + [r.text for r in load_corpus(HELDOUT_FILE)]
+    texts += [t.upper() for t in texts] + [t.lower() for t in texts]
+    return [line for text in texts for line in text.splitlines()]
+
+
+def test_a_detector_pattern_only_matches_lines_holding_one_of_its_prefixes() -> None:
+    """The index skips a detector on a line without its prefixes: that never hides a match."""
+    scanner = InMemorySecrets()
+    checked = 0
+    for patterns in scanner._index.patterns:
+        for pattern in patterns or ():
+            prefixes = match_prefixes(pattern)
+            if prefixes is None:
+                continue
+            for line in filter(str.isascii, _lines()):
+                if pattern.search(line):
+                    checked += 1
+                    text = line.lower() if pattern.flags & re.IGNORECASE else line
+                    assert any(p in text for p in prefixes), (pattern.pattern, line)
+    assert checked >= 15
+
+
+def test_the_indirect_reference_filter_answers_like_detect_secrets() -> None:
+    lines = [*_lines(), "secret = get_secret_key()", "key: headers['apikey']", "a != b(c)"]
+    assert [_is_indirect_reference(x) for x in lines] == [is_indirect_reference(x) for x in lines]
+    assert _is_indirect_reference("secret = get_secret_key()")
