@@ -78,35 +78,48 @@ class ThreadStore:
         """Decide whether `client_message_id` may run now, atomically.
 
         The lease (a row update with an expiry) works across API processes; an
-        expired lease (a crashed process) is taken over.
+        expired lease (a crashed process) is taken over. One statement (a
+        data-modifying CTE): it locks the message's turn row, takes the thread's
+        lease unless that turn is completed or another lease is live, and marks the
+        turn running, all or nothing, in one round trip instead of a transaction's
+        five.
         """
         lease = uuid.uuid4()
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT status, events FROM switchboard.turns"
-                " WHERE thread_id = %s AND client_message_id = %s FOR UPDATE",
-                (thread_id, client_message_id),
+                "WITH prior AS ("
+                " SELECT status, events FROM switchboard.turns"
+                " WHERE thread_id = %(thread)s AND client_message_id = %(message)s FOR UPDATE),"
+                " leased AS ("
+                " UPDATE switchboard.threads SET turn_lease = %(lease)s,"
+                " turn_lease_expires_at = now() + make_interval(secs => %(seconds)s),"
+                " updated_at = now()"
+                " WHERE thread_id = %(thread)s"
+                " AND (turn_lease IS NULL OR turn_lease_expires_at < now())"
+                " AND NOT EXISTS (SELECT 1 FROM prior WHERE status = 'completed')"
+                " RETURNING thread_id),"
+                " started AS ("
+                " INSERT INTO switchboard.turns (thread_id, client_message_id, status)"
+                " SELECT thread_id, %(message)s, 'running' FROM leased"
+                " ON CONFLICT (thread_id, client_message_id)"
+                " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL)"
+                " SELECT (SELECT status FROM prior) AS status,"
+                " (SELECT events FROM prior WHERE status = 'completed') AS events,"
+                " EXISTS (SELECT 1 FROM leased) AS leased",
+                {
+                    "thread": thread_id,
+                    "message": client_message_id,
+                    "lease": lease,
+                    "seconds": self.lease_seconds,
+                },
             )
-            turn = await cursor.fetchone()
-            if turn and turn["status"] == "completed":
-                return TurnClaim(kind="replay", events=list(turn["events"]))
-            cursor = await conn.execute(
-                "UPDATE switchboard.threads SET turn_lease = %s,"
-                " turn_lease_expires_at = now() + make_interval(secs => %s), updated_at = now()"
-                " WHERE thread_id = %s AND (turn_lease IS NULL OR turn_lease_expires_at < now())"
-                " RETURNING thread_id",
-                (lease, self.lease_seconds, thread_id),
-            )
-            if await cursor.fetchone() is None:
-                running = turn is not None and turn["status"] == "running"
-                return TurnClaim(kind="running" if running else "busy")
-            await conn.execute(
-                "INSERT INTO switchboard.turns (thread_id, client_message_id, status)"
-                " VALUES (%s, %s, 'running') ON CONFLICT (thread_id, client_message_id)"
-                " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL",
-                (thread_id, client_message_id),
-            )
-        crashed = turn is not None and turn["status"] == "running"
+            row = await cursor.fetchone()
+        assert row is not None
+        if row["status"] == "completed":
+            return TurnClaim(kind="replay", events=list(row["events"]))
+        crashed = row["status"] == "running"
+        if not row["leased"]:
+            return TurnClaim(kind="running" if crashed else "busy")
         return TurnClaim(kind="new", lease=str(lease), resume=crashed)
 
     async def finish_turn(
@@ -118,19 +131,21 @@ class ThreadStore:
         status: TurnStatus,
         events: list[dict],
     ) -> None:
-        """Record the outcome of a turn and release the thread's lease.
+        """Record the outcome of a turn and release the thread's lease, if still held.
 
         One statement (a data-modifying CTE), so both happen or neither, in one
-        round trip instead of a transaction's four.
+        round trip instead of a transaction's four. A process whose lease expired
+        and was taken over records nothing: the turn is the new holder's.
         """
         async with self.pool.connection() as conn:
             await conn.execute(
-                "WITH finished AS ("
-                " UPDATE switchboard.turns SET status = %s, events = %s, completed_at = now()"
-                " WHERE thread_id = %s AND client_message_id = %s)"
+                "WITH released AS ("
                 " UPDATE switchboard.threads SET turn_lease = NULL, turn_lease_expires_at = NULL"
-                " WHERE thread_id = %s AND turn_lease = %s",
-                (status, Jsonb(events), thread_id, client_message_id, thread_id, lease),
+                " WHERE thread_id = %s AND turn_lease = %s RETURNING thread_id)"
+                " UPDATE switchboard.turns SET status = %s, events = %s, completed_at = now()"
+                " WHERE thread_id = %s AND client_message_id = %s"
+                " AND EXISTS (SELECT 1 FROM released)",
+                (thread_id, lease, status, Jsonb(events), thread_id, client_message_id),
             )
 
 
@@ -142,20 +157,54 @@ def _thread(row: dict) -> ThreadRecord:
     )
 
 
-async def caller_identity(pool: Pool, customer_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Return the caller's own e-mails and order ids, for the output guard.
+@dataclass(frozen=True)
+class CallerIdentity:
+    """The caller's own e-mails and order ids, which a reply may echo back.
 
-    A reply may echo these back; any other customer's e-mail or order id in a
-    reply is masked.
+    Any other customer's e-mail or order id in a reply is masked (the output guard).
     """
+
+    emails: tuple[str, ...] = ()
+    order_ids: tuple[str, ...] = ()
+
+
+_IDENTITY = (
+    " SELECT c.email, array_remove(array_agg(o.order_id::text), NULL) AS order_ids"
+    " FROM store.customers c LEFT JOIN store.orders o USING (customer_id)"
+    " WHERE c.customer_id = %(customer)s GROUP BY c.email"
+)
+
+
+async def caller_identity(pool: Pool, customer_id: str) -> CallerIdentity:
+    """Return the caller's own e-mails and order ids, for the output guard."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_IDENTITY, {"customer": customer_id})
+        return _identity(await cursor.fetchone())
+
+
+async def owner_identity(pool: Pool, thread_id: str, customer_id: str) -> CallerIdentity | None:
+    """Return the caller's identity if `thread_id` is theirs, else None: one round trip.
+
+    What a turn needs before it starts: the ownership check and the output guard's
+    identity, read together.
+    """
+    try:
+        key = uuid.UUID(thread_id)
+    except ValueError:
+        return None
     async with pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT c.email, array_remove(array_agg(o.order_id::text), NULL) AS order_ids"
-            " FROM store.customers c LEFT JOIN store.orders o USING (customer_id)"
-            " WHERE c.customer_id = %s GROUP BY c.email",
-            (customer_id,),
+            "WITH caller AS (" + _IDENTITY + ")"
+            " SELECT caller.email, caller.order_ids FROM switchboard.threads t"
+            " LEFT JOIN caller ON true"
+            " WHERE t.thread_id = %(thread)s AND t.customer_id = %(customer)s",
+            {"thread": key, "customer": customer_id},
         )
         row = await cursor.fetchone()
-    if row is None:
-        return (), ()
-    return (row["email"],), tuple(row["order_ids"] or ())
+    return None if row is None else _identity(row)
+
+
+def _identity(row: dict | None) -> CallerIdentity:
+    if row is None or row["email"] is None:
+        return CallerIdentity()
+    return CallerIdentity(emails=(row["email"],), order_ids=tuple(row["order_ids"] or ()))

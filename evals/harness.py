@@ -119,14 +119,14 @@ class EvalService:
         """Send `messages` one turn after another on a new thread of `customer_id`."""
         thread = await self.app.state.threads.create(customer_id)
         conversation = Conversation(thread_id=thread.thread_id, customer_id=customer_id)
-        emails, order_ids = await caller_identity(self.pool, customer_id)
+        identity = await caller_identity(self.pool, customer_id)
         for text in messages:
             context = SupportContext(
                 customer_id=customer_id,
                 thread_id=conversation.thread_id,
                 request_id=str(uuid.uuid4()),
-                caller_emails=emails,
-                caller_order_ids=order_ids,
+                caller_emails=identity.emails,
+                caller_order_ids=identity.order_ids,
             )
             events: list[Event] = []
             start = time.perf_counter()

@@ -21,11 +21,14 @@ import pytest
 from asgi_lifespan import LifespanManager
 from langchain_core.language_models import BaseChatModel
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import AsyncConnectionPool
 
 from api.app import create_app
 from api.auth import mint_token
 from api.settings import Settings
 from db.embedded import start_embedded_postgres
+from db.migrations import apply_migrations
+from db.pool import open_pool
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -87,6 +90,16 @@ def database_url(postgres_server_url: str) -> Iterator[str]:
         # Cleanup only: an embedded server that outage tests restarted may drop this
         # admin connection; a leftover scratch database must not fail the session.
         warnings.warn(f"could not drop test database {name!r}: {error}", stacklevel=1)
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    """A pool on the session database with every migration applied."""
+    pool = await open_pool(database_url, min_size=1, max_size=8, prepare_threshold=None)
+    async with pool.connection() as conn:
+        await apply_migrations(conn)
+    yield pool
+    await pool.close()
 
 
 # --- The app -------------------------------------------------------------------------

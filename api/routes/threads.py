@@ -30,7 +30,7 @@ from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
 from api.sse import sse_response, unless_shutdown
-from api.thread_store import ThreadStore, caller_identity
+from api.thread_store import ThreadStore, owner_identity
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
 from graph.messages import text_of
@@ -138,7 +138,9 @@ async def post_message(
             f"The message is {len(content)} characters long; the limit is "
             f"{settings.max_message_chars}. Shorten it or split it in two."
         )
-    await _owned(threads, thread_id, user.subject)
+    identity = await owner_identity(request.app.state.pool, thread_id, user.subject)
+    if identity is None:
+        raise NotFound(f"Thread {thread_id!r} not found.")
     await request.app.state.rate_limiter.check_customer(user.subject)
     observability: Observability = request.app.state.observability
     await _within_daily_budget(observability, settings, user.subject)
@@ -158,14 +160,13 @@ async def post_message(
         return _sse(_replay(events), settings, observability)
 
     queue: asyncio.Queue[Event] = asyncio.Queue()
-    emails, order_ids = await caller_identity(request.app.state.pool, user.subject)
     context = SupportContext(
         customer_id=user.subject,
         thread_id=thread_id,
         role=user.role,
         request_id=getattr(request.state, "request_id", None) or str(uuid.uuid4()),
-        caller_emails=emails,
-        caller_order_ids=order_ids,
+        caller_emails=identity.emails,
+        caller_order_ids=identity.order_ids,
     )
 
     observer = observability.observe_turn(context, client_message_id=body.client_message_id)

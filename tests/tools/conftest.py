@@ -14,24 +14,12 @@ from langgraph.prebuilt import ToolRuntime
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from db.migrations import apply_migrations
-from db.pool import open_pool
 from graph.context import SupportContext
 from tools.approvals import ApprovalStore
 from tools.audit import AuditLog
 from tools.billing import make_billing_tools
 from tools.returns import make_returns_tools
 from tools.store import Store
-
-
-@pytest.fixture(scope="session")
-async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
-    """A pool on the session database with every migration applied."""
-    pool = await open_pool(database_url, min_size=1, max_size=8, prepare_threshold=None)
-    async with pool.connection() as conn:
-        await apply_migrations(conn)
-    yield pool
-    await pool.close()
 
 
 @pytest.fixture

@@ -1,0 +1,108 @@
+"""A message's claim on its thread: run it, replay it, or refuse it while another runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from psycopg_pool import AsyncConnectionPool
+
+from api.thread_store import CallerIdentity, ThreadStore, caller_identity, owner_identity
+from tests.factories import make_customer, make_order
+
+
+async def _thread(pool: AsyncConnectionPool, lease_seconds: float = 60) -> tuple[ThreadStore, str]:
+    store = ThreadStore(pool, lease_seconds=lease_seconds)
+    return store, (await store.create("cust-001")).thread_id
+
+
+async def test_a_new_message_on_an_idle_thread_runs(pool: AsyncConnectionPool) -> None:
+    store, thread = await _thread(pool)
+    claim = await store.claim_turn(thread, "m-1")
+    assert claim.kind == "new" and claim.lease and not claim.resume
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT t.status, h.turn_lease::text AS lease FROM switchboard.turns t"
+            " JOIN switchboard.threads h USING (thread_id)"
+            " WHERE t.thread_id = %s AND t.client_message_id = 'm-1'",
+            (thread,),
+        )
+        assert await cursor.fetchone() == {"status": "running", "lease": claim.lease}
+
+
+async def test_while_a_message_runs_it_is_running_and_any_other_is_busy(
+    pool: AsyncConnectionPool,
+) -> None:
+    store, thread = await _thread(pool)
+    await store.claim_turn(thread, "m-1")
+    assert (await store.claim_turn(thread, "m-1")).kind == "running"
+    assert (await store.claim_turn(thread, "m-2")).kind == "busy"
+
+
+async def test_a_finished_message_replays_its_events_and_frees_the_thread(
+    pool: AsyncConnectionPool,
+) -> None:
+    store, thread = await _thread(pool)
+    first = await store.claim_turn(thread, "m-1")
+    events = [{"event": "message", "data": {"content": "Hello"}}]
+    await store.finish_turn(thread, "m-1", first.lease or "", status="completed", events=events)
+    again = await store.claim_turn(thread, "m-1")
+    assert again.kind == "replay" and again.events == events and again.lease is None
+    assert (await store.claim_turn(thread, "m-2")).kind == "new"
+
+
+async def test_a_failed_message_may_run_again(pool: AsyncConnectionPool) -> None:
+    store, thread = await _thread(pool)
+    first = await store.claim_turn(thread, "m-1")
+    await store.finish_turn(thread, "m-1", first.lease or "", status="failed", events=[])
+    retry = await store.claim_turn(thread, "m-1")
+    assert retry.kind == "new" and not retry.resume
+
+
+async def test_an_expired_lease_is_taken_over_and_the_same_message_resumes(
+    pool: AsyncConnectionPool,
+) -> None:
+    """A process that died mid-turn leaves its lease to expire; the retry continues the turn."""
+    store, thread = await _thread(pool, lease_seconds=0.05)
+    dead = await store.claim_turn(thread, "m-1")
+    await asyncio.sleep(0.1)
+    taken = await store.claim_turn(thread, "m-1")
+    assert taken.kind == "new" and taken.resume and taken.lease != dead.lease
+    # A late finish by the process that lost the lease neither frees the thread nor
+    # records an outcome: the turn belongs to the new holder.
+    await store.finish_turn(thread, "m-1", dead.lease or "", status="failed", events=[])
+    assert (await store.claim_turn(thread, "m-2")).kind == "busy"
+    assert (await store.claim_turn(thread, "m-1")).kind == "running"
+
+
+async def test_of_concurrent_claims_exactly_one_runs(pool: AsyncConnectionPool) -> None:
+    store, thread = await _thread(pool)
+    claims = await asyncio.gather(*(store.claim_turn(thread, f"m-{n % 3}") for n in range(8)))
+    assert sorted(c.kind for c in claims).count("new") == 1
+    assert {c.kind for c in claims} <= {"new", "running", "busy"}
+
+
+async def test_a_turn_reads_ownership_and_the_callers_identity_together(
+    pool: AsyncConnectionPool,
+) -> None:
+    async with pool.connection() as conn:
+        customer = await make_customer(conn)
+        orders = {str(await make_order(conn, customer)) for _ in range(2)}
+        stranger = await make_customer(conn)
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = (await store.create(customer)).thread_id
+
+    identity = await owner_identity(pool, thread, customer)
+    assert identity is not None
+    assert identity.emails == (f"{customer}@example.com",)
+    assert set(identity.order_ids) == orders
+    assert identity == await caller_identity(pool, customer)
+
+    assert await owner_identity(pool, thread, stranger) is None
+    assert await owner_identity(pool, "not-a-uuid", customer) is None
+
+
+async def test_a_caller_without_a_store_record_owns_threads_with_an_empty_identity(
+    pool: AsyncConnectionPool,
+) -> None:
+    thread = await ThreadStore(pool, lease_seconds=60).create("sso-only-customer")
+    assert await owner_identity(pool, thread.thread_id, "sso-only-customer") == CallerIdentity()
