@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 
 import anyio
 from fastapi import APIRouter, Request, status
@@ -29,7 +30,7 @@ from api.observability.logs import thread_id_var, trace_id_var
 from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
-from api.sse import sse_response, unless_shutdown
+from api.sse import sse_response
 from api.thread_store import ThreadStore, owner_identity
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
@@ -157,9 +158,9 @@ async def post_message(
         )
     if claim.kind == "replay":
         events = [event_from_payload(e["event"], e["data"]) for e in claim.events or []]
-        return _sse(_replay(events), settings, observability)
+        return _sse(lambda _shutdown: _replay(events), settings, observability)
 
-    queue: asyncio.Queue[Event] = asyncio.Queue()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
     context = SupportContext(
         customer_id=user.subject,
         thread_id=thread_id,
@@ -217,7 +218,7 @@ async def post_message(
     tasks: set[asyncio.Task] = request.app.state.turn_tasks
     tasks.add(task)
     task.add_done_callback(tasks.discard)
-    return _sse(_drain(queue), settings, observability)
+    return _sse(partial(_drain, queue), settings, observability)
 
 
 async def _within_daily_budget(
@@ -271,12 +272,33 @@ def _public_message(message: object) -> MessagePublic | None:
     return None
 
 
-async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
-    while True:
-        event = await queue.get()
-        yield event
-        if isinstance(event, DoneEvent):
-            return
+async def _drain(queue: asyncio.Queue[Event | None], shutdown: anyio.Event) -> AsyncIterator[Event]:
+    """Yield a turn's events up to `done`; on server shutdown, a farewell instead of silence.
+
+    One watcher per stream puts `None` in the queue when the server stops (racing
+    every event against the shutdown cost two tasks an event, ~70 a turn), so the
+    events already queued go out first.
+    """
+
+    async def watch() -> None:
+        await shutdown.wait()
+        queue.put_nowait(None)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        while (event := await queue.get()) is not None:
+            yield event
+            if isinstance(event, DoneEvent):
+                return
+        yield ErrorEvent(
+            code="server_restarting",
+            message=(
+                "The service is restarting. Your reply will be in the conversation when you reload."
+            ),
+        )
+        yield DoneEvent()
+    finally:
+        watcher.cancel()
 
 
 async def _replay(events: list) -> AsyncIterator[Event]:
@@ -286,8 +308,11 @@ async def _replay(events: list) -> AsyncIterator[Event]:
 
 
 def _sse(
-    events: AsyncIterator[Event], settings: SettingsDep, observability: Observability
+    events: Callable[[anyio.Event], AsyncIterator[Event]],
+    settings: SettingsDep,
+    observability: Observability,
 ) -> EventSourceResponse:
+    """Stream `events(shutdown)` as SSE; `shutdown` is set when the server stops."""
     shutdown = anyio.Event()
     streams = observability.metrics.active_streams
 
@@ -295,7 +320,7 @@ def _sse(
         sequence = 0
         streams.inc()
         try:
-            async for event in _until_shutdown(events, shutdown):
+            async for event in events(shutdown):
                 sequence += 1
                 yield {
                     "event": event.event,
@@ -306,26 +331,3 @@ def _sse(
             streams.dec()
 
     return sse_response(frames(), settings, shutdown)
-
-
-async def _until_shutdown(
-    events: AsyncIterator[Event], shutdown: anyio.Event
-) -> AsyncIterator[Event]:
-    """Pass events through; on server shutdown, say farewell instead of going silent."""
-    iterator = aiter(events)
-    while True:
-        try:
-            event = await unless_shutdown(anext(iterator), shutdown)
-        except StopAsyncIteration:
-            return
-        if event is not None:
-            yield event
-            continue
-        yield ErrorEvent(
-            code="server_restarting",
-            message=(
-                "The service is restarting. Your reply will be in the conversation when you reload."
-            ),
-        )
-        yield DoneEvent()
-        return

@@ -169,6 +169,36 @@ async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refun
     assert history == [("user", "Please refund my order"), ("assistant", REPLY)]
 
 
+async def test_a_stream_waiting_on_a_turn_says_farewell_when_the_server_stops(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM mid-turn: the open stream ends with `server_restarting`, not a dropped socket."""
+    customer, order = await _customer_with_order(database_url, "300.00")
+    headers = auth(customer)
+    stall = tmp_path / "stall"
+    stall.write_text("hang after the refund")
+    env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "50"}
+
+    with server(database_url, tmp_path / "a", TEST_STALL_FILE=str(stall), **env) as (url, process):
+        async with httpx.AsyncClient(base_url=url) as client:
+            thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+            turn = asyncio.ensure_future(
+                _post(client, thread_id, "Please refund my order", headers, str(uuid.uuid4()))
+            )
+            deadline = time.monotonic() + 60
+            while not Path(f"{stall}.reached").exists():  # the reply hangs
+                assert time.monotonic() < deadline and not turn.done()
+                await asyncio.sleep(0.1)
+            process.send_signal(signal.SIGTERM)
+            response = await asyncio.wait_for(turn, 30)
+            process.wait(timeout=30)
+
+    events = parse_sse(response.text)
+    assert ("tool", "request_refund") in [(e.event, e.data.get("name")) for e in events]
+    assert events[-2].event == "error" and events[-2].data["code"] == "server_restarting"
+    assert events[-1].event == "done"
+
+
 async def test_two_processes_share_conversations_leases_and_approvals(
     database_url: str, tmp_path: Path
 ) -> None:

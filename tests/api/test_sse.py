@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import anyio
 
 from api.events import DoneEvent, ErrorEvent, Event, TokenEvent
-from api.routes.threads import _until_shutdown
+from api.routes.threads import _drain
 from api.sse import unless_shutdown
 
 
@@ -34,15 +33,12 @@ async def test_shutdown_stops_the_wait_and_leaves_the_item_for_no_one() -> None:
 
 async def test_a_turn_stream_passes_events_then_says_farewell_on_shutdown() -> None:
     shutdown = anyio.Event()
-    stalled = asyncio.Event()
-
-    async def turn() -> AsyncIterator[Event]:
-        yield TokenEvent(delta="Hello", agent="triage")
-        await stalled.wait()  # the model is still working when the server stops
-        yield TokenEvent(delta="never sent", agent="triage")
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    queue.put_nowait(TokenEvent(delta="Hello", agent="triage"))
+    # ...and the model is still working when the server stops.
 
     seen: list[Event] = []
-    async for event in _until_shutdown(turn(), shutdown):
+    async for event in _drain(queue, shutdown):
         seen.append(event)
         if len(seen) == 1:
             shutdown.set()
@@ -53,8 +49,21 @@ async def test_a_turn_stream_passes_events_then_says_farewell_on_shutdown() -> N
     assert len(seen) == 3
 
 
-async def test_a_turn_stream_that_ends_first_ends_without_farewell() -> None:
-    async def turn() -> AsyncIterator[Event]:
-        yield DoneEvent()
+async def test_events_already_queued_go_out_before_the_farewell() -> None:
+    shutdown = anyio.Event()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    stream = _drain(queue, shutdown)
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)  # the stream waits for the turn
+    queue.put_nowait(TokenEvent(delta="Hello", agent="triage"))
+    queue.put_nowait(TokenEvent(delta=" there", agent="triage"))
+    shutdown.set()
+    seen = [await first] + [e async for e in stream]
+    assert [type(e) for e in seen] == [TokenEvent, TokenEvent, ErrorEvent, DoneEvent]
 
-    assert [e async for e in _until_shutdown(turn(), anyio.Event())] == [DoneEvent()]
+
+async def test_a_turn_stream_that_ends_first_ends_without_farewell() -> None:
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    queue.put_nowait(DoneEvent())
+    queue.put_nowait(TokenEvent(delta="after done", agent="triage"))
+    assert [e async for e in _drain(queue, anyio.Event())] == [DoneEvent()]
