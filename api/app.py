@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from langchain_core.language_models import BaseChatModel
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.approval_events import ApprovalEvents
 from api.approval_flow import ApprovalFlow
@@ -28,6 +27,7 @@ from api.resources import load_guards, open_knowledge_base
 from api.routes import approvals, demo, feedback, health, metrics, threads, web
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
+from db.checkpointer import TurnCheckpointer
 from db.embedded import start_embedded_postgres
 from db.migrations import apply_migrations
 from db.pool import open_pool
@@ -70,7 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await apply_migrations(conn)
             if settings.is_development:
                 await seed_demo_store(conn)  # no-op once seeded (db/seed.py)
-        checkpointer = AsyncPostgresSaver(pool)
+        checkpointer = TurnCheckpointer(pool)
         await checkpointer.setup()
         model: BaseChatModel = app.state.model_override or build_chat_model(settings)
         # Load the local models now, not on the first customer's turn.

@@ -24,6 +24,7 @@ from api.events import (
     ToolEvent,
 )
 from api.observability.callbacks import TokenBudgetExceeded
+from db.checkpointer import LATEST_READ, LatestRead
 from graph.context import SupportContext
 from graph.guarding import guard_turn_input
 from graph.guards import Guards
@@ -88,6 +89,8 @@ async def _turn_events(
 ) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
+    # This state read and the run's first read are one query (db/checkpointer.py).
+    config["configurable"][LATEST_READ] = LatestRead()
     snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
     if observer is not None:

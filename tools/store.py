@@ -90,24 +90,25 @@ class Store:
 
         """
         async with self.pool.connection() as conn:
-            order = await _order(conn, customer_id, order_id)
-            order["items"] = await _rows(
+            order = await _order_with(
                 conn,
-                "SELECT item_id, sku, name, quantity, unit_price, final_sale"
-                " FROM store.order_items WHERE order_id = %s ORDER BY item_id",
-                (order_id,),
-            )
-            order["shipments"] = await _rows(
-                conn,
-                "SELECT carrier, tracking_number, status, shipped_at, delivered_at"
-                " FROM store.shipments WHERE order_id = %s ORDER BY shipment_id",
-                (order_id,),
-            )
-            order["returns"] = await _rows(
-                conn,
-                "SELECT rma_number, status, item_ids, created_at FROM store.returns"
-                " WHERE order_id = %s AND customer_id = %s ORDER BY created_at",
-                (order_id, customer_id),
+                customer_id,
+                order_id,
+                items=(
+                    "SELECT item_id, sku, name, quantity, unit_price, final_sale"
+                    " FROM store.order_items WHERE order_id = %s ORDER BY item_id",
+                    (order_id,),
+                ),
+                shipments=(
+                    "SELECT carrier, tracking_number, status, shipped_at, delivered_at"
+                    " FROM store.shipments WHERE order_id = %s ORDER BY shipment_id",
+                    (order_id,),
+                ),
+                returns=(
+                    "SELECT rma_number, status, item_ids, created_at FROM store.returns"
+                    " WHERE order_id = %s AND customer_id = %s ORDER BY created_at",
+                    (order_id, customer_id),
+                ),
             )
         return order
 
@@ -156,19 +157,21 @@ class Store:
 
         """
         async with self.pool.connection() as conn:
-            order = await _order(conn, customer_id, order_id)
-            order["payments"] = await _rows(
+            order = await _order_with(
                 conn,
-                "SELECT payment_id, amount, currency, method, status, created_at"
-                " FROM store.payments WHERE order_id = %s AND customer_id = %s"
-                " ORDER BY created_at, payment_id",
-                (order_id, customer_id),
-            )
-            order["refunds"] = await _rows(
-                conn,
-                "SELECT refund_id, amount, currency, reason, created_at FROM store.refunds"
-                " WHERE order_id = %s AND customer_id = %s ORDER BY created_at",
-                (order_id, customer_id),
+                customer_id,
+                order_id,
+                payments=(
+                    "SELECT payment_id, amount, currency, method, status, created_at"
+                    " FROM store.payments WHERE order_id = %s AND customer_id = %s"
+                    " ORDER BY created_at, payment_id",
+                    (order_id, customer_id),
+                ),
+                refunds=(
+                    "SELECT refund_id, amount, currency, reason, created_at FROM store.refunds"
+                    " WHERE order_id = %s AND customer_id = %s ORDER BY created_at",
+                    (order_id, customer_id),
+                ),
             )
         return order
 
@@ -401,19 +404,47 @@ def check_refundable(order: dict[str, Any], amount: Decimal) -> None:
         )
 
 
+_ORDER = (
+    "SELECT order_id, status, currency, subtotal, shipping, tax, total, paid_amount,"
+    " refunded_amount, placed_at, delivered_at, cancelled_at FROM store.orders"
+    " WHERE order_id = %s AND customer_id = %s"
+)
+
+
 async def _order(
     conn: AsyncConnection[DictRow], customer_id: str, order_id: int, *, lock: bool = False
 ) -> dict[str, Any]:
-    cursor = await conn.execute(
-        "SELECT order_id, status, currency, subtotal, shipping, tax, total, paid_amount,"
-        " refunded_amount, placed_at, delivered_at, cancelled_at FROM store.orders"
-        " WHERE order_id = %s AND customer_id = %s" + (" FOR UPDATE" if lock else ""),
-        (order_id, customer_id),
-    )
+    cursor = await conn.execute(_ORDER + (" FOR UPDATE" if lock else ""), (order_id, customer_id))
     row = await cursor.fetchone()
     if row is None:
         raise NotFoundError(f"Order {order_id} was not found.")
     return dict(row)
+
+
+async def _order_with(
+    conn: AsyncConnection[DictRow],
+    customer_id: str,
+    order_id: int,
+    **details: tuple[str, tuple],
+) -> dict[str, Any]:
+    """Read an order and its detail rows (one list per keyword) in one round trip.
+
+    The queries go out together in a pipeline. Each detail query must select
+    by the order itself: they run before the order is known to be the
+    customer's, and their rows are dropped when it is not.
+
+    Raises:
+        NotFoundError: No such order for this customer.
+
+    """
+    async with conn.pipeline():
+        order = await conn.execute(_ORDER, (order_id, customer_id))
+        cursors = {name: await conn.execute(sql, params) for name, (sql, params) in details.items()}
+        row = await order.fetchone()
+        rows = {name: await cursor.fetchall() for name, cursor in cursors.items()}
+    if row is None:
+        raise NotFoundError(f"Order {order_id} was not found.")
+    return {**row, **{name: [dict(r) for r in found] for name, found in rows.items()}}
 
 
 async def _earlier_refund(

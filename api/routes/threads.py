@@ -201,14 +201,18 @@ async def post_message(
                     await _audit_guard(request, context, event)
         finally:
             try:
-                await threads.finish_turn(
-                    thread_id,
-                    body.client_message_id,
-                    claim.lease or "",
-                    status=outcome,  # type: ignore[arg-type]
-                    events=recorded,
+                # Two rows on two connections at once: the turn's outcome (which
+                # frees the thread) and its usage (`finish` never raises).
+                await asyncio.gather(
+                    threads.finish_turn(
+                        thread_id,
+                        body.client_message_id,
+                        claim.lease or "",
+                        status=outcome,  # type: ignore[arg-type]
+                        events=recorded,
+                    ),
+                    observer.finish(),
                 )
-                await observer.finish()
             finally:
                 queue.put_nowait(done)
 

@@ -1,0 +1,61 @@
+"""The service's LangGraph checkpointer: a turn reads its thread's latest checkpoint once.
+
+A turn reads the thread's state before its run (the active agent, approvals
+waiting, what the input guard needs: `api/turns.py`), and the run reads the same
+latest checkpoint again as it starts: a query that returns every message of the
+conversation, and their decoding, twice. A `LatestRead` in the run config's
+`configurable` (under `LATEST_READ`) carries the first read to the second, once.
+Nothing can write the thread in between: the turn holds the thread's lease
+(`api/thread_store.py`).
+
+The reuse is skipped when the checkpoint has pending writes (LangGraph applies
+them to the checkpoint it read while building a state snapshot), and the run
+gets its own copy of the checkpoint's dicts, which the run updates in place.
+"""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import CheckpointTuple, copy_checkpoint
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+LATEST_READ = "__switchboard_latest_read"
+"""The `configurable` key of a turn's `LatestRead` (LangGraph keeps `__` keys out of metadata)."""
+
+
+class LatestRead:
+    """A thread's latest checkpoint as a turn read it, kept for the next read of it."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], CheckpointTuple | None] = {}
+
+    def keep(self, key: tuple[str, str], found: CheckpointTuple | None) -> None:
+        """Keep `found` for the next read of `key` (thread, namespace), unless unsafe to share."""
+        if found is None:
+            self._kept[key] = None
+        elif not found.pending_writes:
+            self._kept[key] = found._replace(checkpoint=copy_checkpoint(found.checkpoint))
+
+    def take(self, key: tuple[str, str]) -> tuple[bool, CheckpointTuple | None]:
+        """Return (whether one was kept, it), forgetting it: it answers one read."""
+        if key not in self._kept:
+            return False, None
+        return True, self._kept.pop(key)
+
+
+class TurnCheckpointer(AsyncPostgresSaver):
+    """`AsyncPostgresSaver` that answers a turn's second latest-checkpoint read from its first."""
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Read a checkpoint; see the module docstring for when it is not read again."""
+        configurable = config.get("configurable") or {}
+        latest = configurable.get(LATEST_READ)
+        if not isinstance(latest, LatestRead) or configurable.get("checkpoint_id"):
+            return await super().aget_tuple(config)
+        key = (str(configurable["thread_id"]), str(configurable.get("checkpoint_ns", "")))
+        kept, found = latest.take(key)
+        if kept:
+            return found
+        found = await super().aget_tuple(config)
+        latest.keep(key, found)
+        return found
