@@ -215,6 +215,13 @@ class InjectionDetector:
                 self._remember_score(text, score)
         return [self._cached_score(t) or 0.0 for t in texts]
 
+    def knows_scores(self, texts: list[str]) -> bool:
+        """Whether `score_many(texts)` would answer from its cache alone (no embedding)."""
+        if self._linear is None:
+            return False
+        with self._score_lock:
+            return all(t in self._scores for t in texts)
+
     def _cached_score(self, text: str) -> float | None:
         with self._score_lock:
             score = self._scores.get(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from graph.guards.customer_data import ForeignDataMasker
@@ -101,17 +102,22 @@ class OutputGuard:
         JSON results are scanned field by field and re-serialised; plain text is
         scanned line by line. Suspicious passages are replaced, the rest is kept.
         """
-        try:
-            data: Any = json.loads(result)
-            is_json = isinstance(data, dict | list)
-        except (json.JSONDecodeError, TypeError):
-            is_json = False
-        if is_json:
-            leaves: list[str] = []
-            _collect_strings(data, leaves)
-        else:
-            leaves = [line for line in result.splitlines() if line.strip()]
-        candidates = [s for s in dict.fromkeys(leaves) if len(s.split()) >= 3 or hidden_tag_text(s)]
+        return self._judge_tool_result(_ToolResultReading.of(result))
+
+    async def acheck_tool_result(self, result: str) -> ToolResultVerdict:
+        """`check_tool_result`, in a worker thread when a passage must be embedded.
+
+        Scores are cached per passage (`InjectionDetector.score_many`): a result
+        whose passages were all scored before (help-center articles, repeated
+        lookups) is judged here, without the hop to a thread and back.
+        """
+        reading = _ToolResultReading.of(result)
+        if self.injection.knows_scores(reading.candidates):
+            return self._judge_tool_result(reading)
+        return await asyncio.to_thread(self._judge_tool_result, reading)
+
+    def _judge_tool_result(self, reading: _ToolResultReading) -> ToolResultVerdict:
+        candidates, result = reading.candidates, reading.result
         scores = self.injection.score_many(candidates)
         flagged = {
             s
@@ -121,8 +127,8 @@ class OutputGuard:
         best = max(scores, default=0.0)
         if not flagged:
             return ToolResultVerdict(clean=True, text=result, score=best)
-        if is_json:
-            text = json.dumps(_replace_strings(data, flagged), ensure_ascii=False)
+        if reading.is_json:
+            text = json.dumps(_replace_strings(reading.data, flagged), ensure_ascii=False)
         else:
             text = "\n".join(
                 TOOL_PASSAGE_REMOVED if line in flagged else line for line in result.splitlines()
@@ -130,9 +136,30 @@ class OutputGuard:
         trip = GuardTrip("tool", "InjectionClassifier", "redacted", round(best, 3))
         return ToolResultVerdict(clean=False, text=text, trips=[trip], score=best)
 
-    async def acheck_tool_result(self, result: str) -> ToolResultVerdict:
-        """`check_tool_result` in a worker thread."""
-        return await asyncio.to_thread(self.check_tool_result, result)
+
+@dataclass(frozen=True)
+class _ToolResultReading:
+    """A tool result read for scanning: its JSON (if it is) and the passages to score."""
+
+    result: str
+    data: Any
+    is_json: bool
+    candidates: list[str]
+
+    @classmethod
+    def of(cls, result: str) -> _ToolResultReading:
+        try:
+            data: Any = json.loads(result)
+            is_json = isinstance(data, dict | list)
+        except (json.JSONDecodeError, TypeError):
+            data, is_json = None, False
+        if is_json:
+            leaves: list[str] = []
+            _collect_strings(data, leaves)
+        else:
+            leaves = [line for line in result.splitlines() if line.strip()]
+        candidates = [s for s in dict.fromkeys(leaves) if len(s.split()) >= 3 or hidden_tag_text(s)]
+        return cls(result, data, is_json, candidates)
 
 
 def _collect_strings(value: Any, out: list[str]) -> None:
