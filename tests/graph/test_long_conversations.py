@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    trim_messages,
+)
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -96,3 +103,27 @@ def test_the_window_never_opens_on_a_tool_result() -> None:
     window = fit_to_budget(history, 600)
     assert isinstance(window[1], HumanMessage)
     assert window[1].content == "q2"
+
+
+def test_a_conversation_that_fits_is_windowed_as_trim_messages_would() -> None:
+    """The shortcut for a history within the budget gives trim_messages' own answer."""
+    calling = AIMessage("", tool_calls=[{"name": "t", "args": {"q": "x"}, "id": "c1"}])
+    turn = [HumanMessage("q " * 40), calling, ToolMessage("r " * 200, tool_call_id="c1")]
+    histories = [
+        [SystemMessage("system"), *turn, AIMessage("a1")],
+        [SystemMessage("system"), AIMessage("a note before any question"), *turn],
+        [SystemMessage("system"), *turn, AIMessage("a1"), HumanMessage("q2"), AIMessage("a2")],
+        [SystemMessage("system " * 300), *turn * 3],
+    ]
+    for history in histories:
+        for budget in (count_tokens_approximately(history), 12000):
+            expected = trim_messages(
+                history,
+                max_tokens=budget,
+                token_counter=count_tokens_approximately,
+                strategy="last",
+                start_on="human",
+                include_system=True,
+                allow_partial=False,
+            )
+            assert fit_to_budget(history, budget) == expected
