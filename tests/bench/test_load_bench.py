@@ -1,0 +1,42 @@
+"""The load benchmark's overhead subtracts the model calls each turn actually made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from api.app import create_app
+from api.auth import mint_token
+from bench.load import one_turn
+from bench.scripted import BenchScriptedModel
+from evals.harness import eval_settings, scratch_database
+
+LATENCY_MS = 50.0
+
+
+async def test_a_conversations_first_turn_waits_four_model_calls_and_a_follow_up_three(
+    postgres_server_url: str, shared_data_dir: Path
+) -> None:
+    async with scratch_database(postgres_server_url, prefix="switchboard_loadtest") as url:
+        settings = eval_settings(url, shared_data_dir)
+        app = create_app(settings, model=BenchScriptedModel(latency_ms=LATENCY_MS))
+        async with LifespanManager(app, startup_timeout=300):
+            secret = settings.jwt_secret.get_secret_value()
+            token = mint_token("cust-001", "customer", secret=secret, ttl_seconds=600)
+            headers = {"Authorization": f"Bearer {token}"}
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://load") as client:
+                thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+                first = await one_turn(client, headers, thread, "charged twice", LATENCY_MS)
+                again = await one_turn(client, headers, thread, "and again?", LATENCY_MS)
+
+    # Triage hands off, then billing searches, explains the charge and answers; the
+    # follow-up starts at billing.
+    assert (first["model_calls"], again["model_calls"]) == (4, 3)
+    for turn in (first, again):
+        waited = turn["model_calls"] * LATENCY_MS
+        assert turn["overhead_ms"] > 0, "the model's latency was subtracted too often"
+        assert turn["overhead_ms"] < turn["total"] * 1000 - waited + 1
+        assert turn["reply"]
