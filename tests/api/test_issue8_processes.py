@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -119,14 +120,27 @@ async def _history(
     return [(m["role"], m["content"]) for m in response.json()["messages"]]
 
 
-async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refunding_twice(
-    database_url: str, tmp_path: Path
-) -> None:
+@dataclass
+class StalledRefund:
+    """A refund turn in a server process, hanging in the reply after the refund ran."""
+
+    order: int
+    headers: dict
+    thread_id: str
+    turn: asyncio.Future
+    process: subprocess.Popen
+    env: dict
+
+
+@asynccontextmanager
+async def stalled_refund(
+    database_url: str, tmp_path: Path, key: str
+) -> AsyncIterator[StalledRefund]:
+    """Start a server, send "Please refund my order" and wait until its reply hangs."""
     customer, order = await _customer_with_order(database_url, "300.00")
     headers = auth(customer)
     stall = tmp_path / "stall"
     stall.write_text("hang after the refund")
-    key = str(uuid.uuid4())
     env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "50"}
 
     with server(database_url, tmp_path / "a", TEST_STALL_FILE=str(stall), **env) as (url, process):
@@ -139,14 +153,23 @@ async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refun
             while not Path(f"{stall}.reached").exists():  # the refund ran, the reply hangs
                 assert time.monotonic() < deadline and not turn.done()
                 await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)  # let the tool step's checkpoint land
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            with pytest.raises(httpx.HTTPError):
-                await turn
+            yield StalledRefund(order, headers, thread_id, turn, process, env)
+
+
+async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refunding_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    key = str(uuid.uuid4())
+    async with stalled_refund(database_url, tmp_path, key) as stalled:
+        await asyncio.sleep(0.5)  # let the tool step's checkpoint land
+        stalled.process.send_signal(signal.SIGKILL)
+        stalled.process.wait(timeout=10)
+        with pytest.raises(httpx.HTTPError):
+            await stalled.turn
+    order, headers, thread_id = stalled.order, stalled.headers, stalled.thread_id
     assert await _refunds(database_url, order) == [Decimal("50.00")]
 
-    with server(database_url, tmp_path / "b", **env) as (url, _):
+    with server(database_url, tmp_path / "b", **stalled.env) as (url, _):
         async with httpx.AsyncClient(base_url=url) as client:
             # The dead process still holds the thread's lease: the same message is "running".
             held = await _post(client, thread_id, "Please refund my order", headers, key)
@@ -173,25 +196,10 @@ async def test_a_stream_waiting_on_a_turn_says_farewell_when_the_server_stops(
     database_url: str, tmp_path: Path
 ) -> None:
     """SIGTERM mid-turn: the open stream ends with `server_restarting`, not a dropped socket."""
-    customer, order = await _customer_with_order(database_url, "300.00")
-    headers = auth(customer)
-    stall = tmp_path / "stall"
-    stall.write_text("hang after the refund")
-    env = {"TEST_ORDER_ID": str(order), "TEST_REFUND_AMOUNT": "50"}
-
-    with server(database_url, tmp_path / "a", TEST_STALL_FILE=str(stall), **env) as (url, process):
-        async with httpx.AsyncClient(base_url=url) as client:
-            thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
-            turn = asyncio.ensure_future(
-                _post(client, thread_id, "Please refund my order", headers, str(uuid.uuid4()))
-            )
-            deadline = time.monotonic() + 60
-            while not Path(f"{stall}.reached").exists():  # the reply hangs
-                assert time.monotonic() < deadline and not turn.done()
-                await asyncio.sleep(0.1)
-            process.send_signal(signal.SIGTERM)
-            response = await asyncio.wait_for(turn, 30)
-            process.wait(timeout=30)
+    async with stalled_refund(database_url, tmp_path, str(uuid.uuid4())) as stalled:
+        stalled.process.send_signal(signal.SIGTERM)
+        response = await asyncio.wait_for(stalled.turn, 30)
+        stalled.process.wait(timeout=30)
 
     events = parse_sse(response.text)
     assert ("tool", "request_refund") in [(e.event, e.data.get("name")) for e in events]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
 
-from graph.guards import GuardConfig, Guards, OutputContext, build_guards
+from graph.guards import GuardConfig, Guards, OutputContext, build_guards, output_guard
 
 SYSTEM_PROMPT = (
     "You are Switchboard, the support assistant of Example Store. Help customers with "
@@ -47,3 +48,17 @@ def context() -> OutputContext:
         system_prompts=[SYSTEM_PROMPT],
         user_text="Where is order 1042?",
     )
+
+
+@pytest.fixture
+def thread_hops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions the output guard sends to a worker thread, in order."""
+    hops: list[str] = []
+    real_to_thread = asyncio.to_thread
+
+    async def counting_to_thread(func, /, *args):  # type: ignore[no-untyped-def]
+        hops.append(func.__name__)
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(output_guard.asyncio, "to_thread", counting_to_thread)
+    return hops

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from graph.guards import REFUSAL_OUTPUT, Guards, OutputContext, Release, output_guard
+from graph.guards import REFUSAL_OUTPUT, Guards, OutputContext, Release
 from tests.guards.conftest import SYSTEM_PROMPT
 
 
@@ -140,16 +138,12 @@ async def test_async_feed_scans_short_and_long_segments_alike(
 
 
 async def test_only_long_segments_or_model_scanners_leave_the_event_loop(
-    guards: Guards, context: OutputContext, monkeypatch: pytest.MonkeyPatch
+    guards: Guards,
+    context: OutputContext,
+    thread_hops: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    hops: list[str] = []
-    real_to_thread = asyncio.to_thread
-
-    async def counting_to_thread(func, /, *args):  # type: ignore[no-untyped-def]
-        hops.append(func.__name__)
-        return await real_to_thread(func, *args)
-
-    monkeypatch.setattr(output_guard.asyncio, "to_thread", counting_to_thread)
+    hops = thread_hops
     sentence = "Order 1042 is on its way. "
 
     stream = guards.output.new_stream(context)
