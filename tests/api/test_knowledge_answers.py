@@ -30,3 +30,21 @@ async def test_specialist_answers_a_policy_question_with_a_citation(settings: Se
     assert answer["agent"] == "returns"
     assert "30 days" in answer["content"]
     assert "Source:" in answer["content"] and "help_center/" in answer["content"]
+
+
+async def test_asked_what_it_accepts_the_shop_says_what_it_accepts(settings: Settings) -> None:
+    """Not "Cash on delivery … are not accepted", the section the question's words match best."""
+    async with running_app(settings) as client:
+        headers = auth("cust-kb")
+        thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+        events = parse_sse(
+            (
+                await post_message(
+                    client, thread_id, "What payment methods do you accept?", headers
+                )
+            ).text
+        )
+
+    answer = next(e.data for e in events if e.event == "message" and e.data["role"] == "assistant")
+    assert answer["content"].startswith("We accept cards, PayPal, Apple Pay")
+    assert "help_center/payment-methods.md" in answer["content"]

@@ -287,6 +287,42 @@ def test_bold_text_at_the_start_of_a_sentence_keeps_both_markers() -> None:
     assert answer.startswith("**Plus** members have a 45-day return window.")
 
 
+def _section(source: str, section: str, text: str, score: float) -> dict[str, Any]:
+    return {**_passage(source, text, score), "section": section}
+
+
+PAYMENT_SECTIONS = [
+    _section(
+        "payment-methods",
+        "What we do not accept",
+        "Cash on delivery, cheques and bank transfers are not accepted.",
+        0.70,
+    ),
+    _section(
+        "payment-methods",
+        "What we accept",
+        "We accept cards, PayPal, Apple Pay and gift cards.",
+        0.64,
+    ),
+]
+
+
+def test_a_what_question_is_answered_with_what_is_so_before_what_is_not() -> None:
+    answer = answer_from_passages(PAYMENT_SECTIONS, "What payment methods do you accept?")
+    assert answer.startswith("We accept cards, PayPal, Apple Pay and gift cards.")
+
+
+def test_a_yes_no_question_may_be_answered_by_a_negation() -> None:
+    answer = answer_from_passages(PAYMENT_SECTIONS, "Do you accept bank transfers?")
+    assert answer.startswith("Cash on delivery, cheques and bank transfers are not accepted.")
+
+
+def test_another_article_does_not_take_the_lead_from_a_negation() -> None:
+    other_article = [PAYMENT_SECTIONS[0], {**PAYMENT_SECTIONS[1], "source": "gift-cards"}]
+    answer = answer_from_passages(other_article, "What payment methods do you accept?")
+    assert answer.startswith("Cash on delivery, cheques and bank transfers are not accepted.")
+
+
 # --- How-it-works questions, and questions no tool serves ----------------------------
 
 

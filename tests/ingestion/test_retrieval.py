@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from ingestion import knowledge_base as kb_module
 from ingestion.errors import KnowledgeBaseUnavailable
-from ingestion.knowledge_base import KnowledgeBase, reciprocal_rank_fusion, score_fusion
+from ingestion.knowledge_base import (
+    KnowledgeBase,
+    diversify,
+    reciprocal_rank_fusion,
+    score_fusion,
+)
 from tests.ingestion.helpers import chroma_server, make_kb_settings
 
 QUESTIONS = [
@@ -211,3 +218,33 @@ def test_fusion_reads_a_bm25_only_chunks_vector_from_chroma_once_per_snapshot(
     kb.refresh()  # a new snapshot (someone ingested) starts with nothing remembered
     assert kb.search_sync(question, 1) == first
     assert len(reads) == read_once + 1
+
+
+def _articles(sources: dict[str, str]) -> Any:
+    """What `diversify` reads of a snapshot: each chunk's article."""
+    ids = list(sources)
+    return SimpleNamespace(
+        positions={chunk: n for n, chunk in enumerate(ids)}, sources=[sources[c] for c in ids]
+    )
+
+
+ARTICLES = _articles({"a1": "a.md", "a2": "a.md", "b": "b.md", "c": "c.md"})
+
+
+def test_passages_are_taken_one_article_at_a_time_first() -> None:
+    ranked = [("a1", 0.70), ("a2", 0.50), ("b", 0.45), ("c", 0.44)]
+    assert diversify(ranked, ARTICLES, 2) == [("a1", 0.70), ("b", 0.45)]
+    # The held-back one fills up what is left, after the others.
+    assert diversify(ranked, ARTICLES, 4) == [("a1", 0.70), ("b", 0.45), ("c", 0.44), ("a2", 0.50)]
+
+
+def test_a_second_section_close_to_the_best_and_well_ahead_is_not_held_back() -> None:
+    """'What payment methods do you accept?': 'What we do not accept' 0.70, 'What we accept'
+    0.64 of the same article, then other articles from 0.43 down."""
+    ranked = [("a1", 0.70), ("a2", 0.64), ("b", 0.43), ("c", 0.41)]
+    assert diversify(ranked, ARTICLES, 3) == [("a1", 0.70), ("a2", 0.64), ("b", 0.43)]
+
+
+def test_a_second_section_is_held_back_when_other_articles_are_about_as_good() -> None:
+    ranked = [("a1", 0.70), ("a2", 0.64), ("b", 0.60), ("c", 0.55)]
+    assert diversify(ranked, ARTICLES, 3) == [("a1", 0.70), ("b", 0.60), ("c", 0.55)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,10 @@ _LEANS_ON_CONTEXT = re.compile(
 )
 """Sentences that mean little without the sentence or heading before them ("It costs $59
 a year", "There are none: …"): quoted with that context."""
+_ASKS_WHAT = re.compile(r"^\s*(?:what|which)\b", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(?:not|never|no|cannot)\b|n't\b", re.IGNORECASE)
+"""A "what/which" question is not answered by what is *not* so ("What payment methods
+do you accept?" is not "Cash on delivery … are not accepted"); a yes/no one can be."""
 Candidate = tuple[int, int, str]
 """(passage index, sentence index, sentence) of one sentence an answer may quote."""
 
@@ -104,12 +109,22 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     )
     if float(np.max(similarities)) < RELEVANCE_FLOOR:
         return NOT_IN_HELP_CENTER
-    anchor = _anchor(candidates, similarities)
+    sources = [str(passage.get("source") or "") for passage in ranked]
+    anchor = _anchor(candidates, similarities, question, sources)
     threshold = max(RELEVANCE_FLOOR, float(similarities[anchor]) - SENTENCE_SPREAD)
     order = np.argsort(-similarities, kind="stable")
     others = [i for i in order if i != anchor and similarities[i] >= threshold]
+    # The anchor's passage leads; then passages and sentences in their own order.
+    lead = candidates[anchor][0]
+
+    def reading_order(candidate: Candidate) -> tuple[bool, int, int]:
+        return candidate[0] != lead, candidate[0], candidate[1]
+
     chosen = _with_context(
-        sorted(candidates[i] for i in [anchor, *others[: MAX_SENTENCES - 1]]), candidates, ranked
+        sorted((candidates[i] for i in [anchor, *others[: MAX_SENTENCES - 1]]), key=reading_order),
+        candidates,
+        ranked,
+        key=reading_order,
     )
     used = sorted({passage_index for passage_index, _, _ in chosen})
     answer = " ".join(sentence for _, _, sentence in chosen)
@@ -149,7 +164,11 @@ def _in_context(candidates: list[Candidate], passages: list[dict[str, Any]]) -> 
 
 
 def _with_context(
-    chosen: list[Candidate], candidates: list[Candidate], passages: list[dict[str, Any]]
+    chosen: list[Candidate],
+    candidates: list[Candidate],
+    passages: list[dict[str, Any]],
+    *,
+    key: Callable[[Candidate], Any],
 ) -> list[Candidate]:
     """Give each chosen sentence that leans on what came before its context.
 
@@ -167,23 +186,44 @@ def _with_context(
         elif before is None and section:
             candidate = (*candidate[:2], f"{section}: {candidate[2]}")
         out.append(candidate)
-    return sorted(out)
+    return sorted(out, key=key)
 
 
-def _anchor(candidates: list[Candidate], similarities: np.ndarray) -> int:
+def _anchor(
+    candidates: list[Candidate], similarities: np.ndarray, question: str, sources: list[str]
+) -> int:
     """Pick the sentence the answer is built around: the best of the best-ranked passage.
 
     The retriever (hybrid, whole passages) is a better judge of which article
     answers the question than one sentence's similarity: "standard shipping
     within the US" is answered by the domestic article, even if a line of the
     international one looks closer. A sentence of another passage leads only
-    when the best-ranked passage has none relevant enough.
+    when the best-ranked passage has none relevant enough, or when a "what/which"
+    question would be answered by a negation while another section of the same
+    article says, about as relevantly, what *is* so.
     """
     top = [i for i, (passage, _, _) in enumerate(candidates) if passage == 0]
     best_of_top = max(top, key=lambda i: similarities[i], default=None)
-    if best_of_top is not None and similarities[best_of_top] >= RELEVANCE_FLOOR:
-        return best_of_top
-    return int(np.argmax(similarities))
+    if best_of_top is None or similarities[best_of_top] < RELEVANCE_FLOOR:
+        return int(np.argmax(similarities))
+    negation_answers = (
+        _ASKS_WHAT.match(question)
+        and not _NEGATED.search(question)
+        and _NEGATED.search(candidates[best_of_top][2])
+    )
+    if negation_answers:
+        floor = max(RELEVANCE_FLOOR, float(similarities[best_of_top]) - SENTENCE_SPREAD)
+        affirmative = [
+            i
+            for i, (passage, _, sentence) in enumerate(candidates)
+            if passage != 0
+            and sources[passage] == sources[0]
+            and similarities[i] >= floor
+            and not _NEGATED.search(sentence)
+        ]
+        if affirmative:
+            return max(affirmative, key=lambda i: similarities[i])
+    return best_of_top
 
 
 def _parse(content: str) -> Any:
