@@ -18,8 +18,9 @@ from this process:
     reports the server's CPU milliseconds per turn (Linux /proc), the cost that
     bounds one process's capacity. The highest rate that held is reported next
     to the floor: the same open-loop steps against a bare two-node LangGraph
-    graph with the same Postgres checkpointer and the same per-node model
-    latency, run in this process.
+    graph with the same Postgres checkpointer (`TurnCheckpointer`, which runs a
+    pool's queries concurrently) and the same per-node model latency, run in
+    this process.
 
 Targets (issue 9): (a) p95 overhead ≤ 150 ms, zero lost/misordered;
 (b) capacity ≥ half the floor's. Writes `bench/results/load.json`.
@@ -42,11 +43,11 @@ from typing import Any
 
 import httpx
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import AsyncConnectionPool
 
 from api.auth import mint_token
 from bench.turns import _Bare, _pct
+from db.checkpointer import TurnCheckpointer
 from db.pool import connection_kwargs
 from evals.harness import scratch_database
 from graph.guarding import WITHHELD
@@ -327,7 +328,7 @@ async def floor_capacity(
     await pool.open(wait=True)
     steps = []
     try:
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        saver = TurnCheckpointer(pool)
         await saver.setup()
         compiled = graph.compile(checkpointer=saver)
 

@@ -9,7 +9,8 @@ tool), output guard, Postgres checkpoints, SSE. The model is `BenchScriptedModel
 with zero latency, so what is measured is Switchboard's own cost.
 
 Floor, same run, same Postgres: a bare two-node LangGraph graph (`a → b`, each
-appends one message) compiled with `AsyncPostgresSaver`, `ainvoke` per turn.
+appends one message) compiled with the service's checkpointer (`TurnCheckpointer`,
+an `AsyncPostgresSaver`), `ainvoke` per turn.
 Reports p50/p95 of both and the ratio of p50s (target: ≤ 3).
 
 For reference, also a bare chain with as many super-steps as the full turn took
@@ -33,13 +34,13 @@ from typing import Annotated, Any, TypedDict
 import httpx
 from asgi_lifespan import LifespanManager
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
 from api.app import create_app
 from api.auth import mint_token
 from bench.scripted import BenchScriptedModel
+from db.checkpointer import TurnCheckpointer
 from evals.harness import eval_settings, scratch_database
 
 RESULTS = Path(__file__).parent / "results" / "turns.json"
@@ -153,7 +154,7 @@ async def run(
             last = await app.state.graph.aget_state({"configurable": {"thread_id": thread}})
             # Step -1 holds the input and step 0 applies it; steps 1..n run the nodes.
             steps = last.metadata["step"]
-            saver = AsyncPostgresSaver(app.state.pool)
+            saver = TurnCheckpointer(app.state.pool)
             floor = await time_bare(bare_graph().compile(checkpointer=saver), turns, warmup)
             same_steps = await time_bare(
                 bare_graph(steps).compile(checkpointer=saver), turns, warmup

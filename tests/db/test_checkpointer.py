@@ -1,7 +1,12 @@
-"""A turn reads its thread's latest checkpoint once: its state read answers its run's first read."""
+"""The service's checkpointer.
+
+A turn reads its thread's latest checkpoint once: its state read answers its run's
+first read. On a pool, one thread's checkpoint query never waits for another's.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any, TypedDict
 
@@ -11,6 +16,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import interrupt
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from db.checkpointer import LATEST_READ, LatestRead, TurnCheckpointer
@@ -111,3 +117,41 @@ async def test_without_a_latest_read_every_read_goes_to_postgres(
     await graph.aget_state(config)
     await graph.ainvoke({"messages": [HumanMessage("hi")]}, config)
     assert len(reads) == 2
+
+
+async def test_on_a_pool_a_read_does_not_wait_for_another_threads_stuck_write(
+    saver: TurnCheckpointer, database_url: str
+) -> None:
+    graph = _graph(saver)
+    reader, writer = str(uuid.uuid4()), str(uuid.uuid4())
+    await graph.ainvoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": reader}})
+
+    async with await AsyncConnection.connect(database_url) as blocker:
+        async with blocker.transaction():
+            # Reads go on; a checkpoint that stores its messages waits for this lock.
+            await blocker.execute("LOCK TABLE checkpoint_blobs IN EXCLUSIVE MODE")
+            stuck = asyncio.create_task(
+                graph.ainvoke(
+                    {"messages": [HumanMessage("hello")]}, {"configurable": {"thread_id": writer}}
+                )
+            )
+            await asyncio.sleep(0.3)
+            assert not stuck.done()
+            # AsyncPostgresSaver's instance-wide lock would hold this read behind the write.
+            found = await asyncio.wait_for(
+                saver.aget_tuple({"configurable": {"thread_id": reader, "checkpoint_ns": ""}}), 5
+            )
+            assert found is not None
+            assert [m.content for m in found.checkpoint["channel_values"]["messages"]] == [
+                "hi",
+                "answer 1",
+            ]
+        result = await asyncio.wait_for(stuck, 10)
+    assert [m.content for m in result["messages"]] == ["hello", "answer 1"]
+
+
+async def test_on_one_connection_queries_still_take_turns(database_url: str) -> None:
+    async with await AsyncConnection.connect(database_url, autocommit=True) as conn:
+        saver = TurnCheckpointer(conn)
+        # A connection runs one query at a time: the saver keeps its lock.
+        assert type(saver.lock) is asyncio.Lock
