@@ -7,12 +7,13 @@ process (see bench/server.py for how the slow model is selected), then drives it
 from this process:
 
 (a) conversations: 200 concurrent conversations of 5 turns, 2–4 s think time.
-    Reports turns/s, p50/p95 of time-to-first-token minus model latency (the
-    first reply token comes after 4 model calls: triage's handoff, the billing
-    agent's knowledge search, its `explain_charge` call, and its reply; 3 on later
-    turns, which start at billing: `one_turn` counts them from the stream), event-loop
-    lag and peak RSS of the server, and checks that every thread's history holds
-    each message and its reply, in order (zero lost or misordered).
+    Reports turns/s, the server's CPU ms per turn, p50/p95 of time-to-first-token
+    minus model latency (the first reply token comes after 4 model calls: triage's
+    handoff, the billing agent's knowledge search, its `explain_charge` call, and
+    its reply; 3 on later turns, which start at billing: `one_turn` counts them from
+    the stream), event-loop lag and peak RSS of the server, and checks that every
+    thread's history holds each message and its reply, in order (zero lost or
+    misordered).
 (b) capacity: single-turn conversations arriving at a fixed rate (open loop);
     the rate rises step by step until p95 overhead exceeds 150 ms. Each step also
     reports the server's CPU milliseconds per turn (Linux /proc), the cost that
@@ -190,9 +191,17 @@ async def one_turn(
 
 
 async def conversations(
-    base: str, n: int, turns: int, think: tuple[float, float], latency_ms: float
+    base: str,
+    n: int,
+    turns: int,
+    think: tuple[float, float],
+    latency_ms: float,
+    pid: int | None = None,
 ) -> dict:
-    """(a) n concurrent conversations of `turns` turns; check every thread afterwards."""
+    """(a) n concurrent conversations of `turns` turns; check every thread afterwards.
+
+    With the server's `pid`, also reports the server's CPU milliseconds per turn.
+    """
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     results: list[dict] = []
     threads: list[tuple[str, dict, list[str]]] = []
@@ -220,7 +229,9 @@ async def conversations(
             threads.append((thread, headers, sent))
 
         start = time.perf_counter()
+        cpu_before = process_cpu_seconds(pid) if pid else None
         await asyncio.gather(*(converse(i) for i in range(n)))
+        cpu_after = process_cpu_seconds(pid) if pid else None
         wall = time.perf_counter() - start
         stats = (await client.get("/bench/stats")).json()
         lost = misordered = 0
@@ -239,6 +250,11 @@ async def conversations(
         "conversations": n,
         "turns": len(results),
         "turns_per_s": round(len(results) / wall, 2),
+        "server_cpu_ms_per_turn": (
+            round((cpu_after - cpu_before) * 1000 / len(results), 1)
+            if cpu_before is not None and cpu_after is not None and results
+            else None
+        ),
         "overhead_p50_ms": round(_pct(overheads, 0.5), 1),
         "overhead_p95_ms": round(_pct(overheads, 0.95), 1),
         "lost": lost,
@@ -376,6 +392,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     turns=2 if quick else 5,
                     think=(0.2, 0.4) if quick else (2.0, 4.0),
                     latency_ms=latency,
+                    pid=server.process.pid,
                 )
             if args.only in (None, "capacity"):
                 rates = [2.0, 4.0] if quick else CAPACITY_RATES
@@ -411,6 +428,7 @@ def main() -> None:
             "conversations",
             "turns",
             "turns_per_s",
+            "server_cpu_ms_per_turn",
             "overhead_p50_ms",
             "overhead_p95_ms",
             "loop_lag_p50_ms",
