@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     db_pool_min_size: int = Field(1, alias="SWITCHBOARD_DB_POOL_MIN", ge=1)
     """Connections the pool keeps open."""
     db_pool_max_size: int = Field(10, alias="SWITCHBOARD_DB_POOL_MAX", ge=1)
-    """Most connections the pool opens."""
+    """Most connections the pool opens. Requests, tools and LangGraph's checkpoint
+    queries share them, concurrently; a query waits for a free one up to
+    `SWITCHBOARD_DB_POOL_TIMEOUT`."""
     db_prepare_threshold: int | None = Field(5, alias="SWITCHBOARD_DB_PREPARE_THRESHOLD")
     """Server-side prepared statements after N uses; empty or `none` turns them
     off, as transaction-mode poolers (PgBouncer, Cloud SQL) require."""
