@@ -40,6 +40,10 @@ def mint_token(subject: str, role: Role, *, secret: str, ttl_seconds: int) -> st
     return jwt.encode(claims, secret, algorithm=_ALGORITHM)
 
 
+_verified: OrderedDict[tuple[str, str], tuple[Principal, float]] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
 def verify_token(token: str, *, secret: str) -> Principal:
     """Decode and check a bearer token.
 
@@ -67,10 +71,6 @@ def verify_token(token: str, *, secret: str) -> Principal:
         while len(_verified) > VERIFIED_CACHE_SIZE:
             _verified.popitem(last=False)
     return principal
-
-
-_verified: OrderedDict[tuple[str, str], tuple[Principal, float]] = OrderedDict()
-_verified_lock = threading.Lock()
 
 
 def _decode(token: str, secret: str) -> tuple[Principal, float]:
