@@ -110,7 +110,7 @@ def tune(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
         index_text(str(meta.get("title", "")), meta.get("section") or None, text)
         for text, meta in zip(snapshot.texts, snapshot.metadatas, strict=True)
     ]
-    vectors = [kb._vector_search(question["question"], depth, None) for question in dev]
+    vectors = [kb._vector_search(snapshot, question["question"], depth, None) for question in dev]
     grid = []
     for k1, b in product((0.9, 1.2, 1.5, 2.0), (0.3, 0.5, 0.75)):
         lexical_index = LexicalIndex(texts, k1=k1, b=b)
@@ -119,7 +119,9 @@ def tune(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
             positions, scores = lexical_index.search(question["question"], depth)
             ids = [snapshot.ids[i] for i in positions]
             only_bm25 = [i for i in ids if i not in set(vectors[len(lexical)][0])]
-            lexical.append(((ids, scores.tolist()), kb._cosines(question["question"], only_bm25)))
+            lexical.append(
+                ((ids, scores.tolist()), kb._cosines(snapshot, question["question"], only_bm25))
+            )
         for weight, cap in product((0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9), (0, 1, 2)):
             recalls, rrs = [], []
             for question, vector, (lex, extra) in zip(dev, vectors, lexical, strict=True):
@@ -149,7 +151,7 @@ def tune_rrf(kb: KnowledgeBase, dev: list[dict[str, Any]]) -> dict[str, Any]:
     snapshot = kb._snapshot
     cached = [
         (
-            kb._vector_search(question["question"], depth, None)[0],
+            kb._vector_search(snapshot, question["question"], depth, None)[0],
             kb._lexical_search(snapshot, question["question"], depth, None)[0],
             set(question["sources"]),
         )

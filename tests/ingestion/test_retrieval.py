@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from api.settings import Settings
 from ingestion import knowledge_base as kb_module
 from ingestion.errors import KnowledgeBaseUnavailable
 from ingestion.knowledge_base import (
@@ -18,7 +19,7 @@ from ingestion.knowledge_base import (
     reciprocal_rank_fusion,
     score_fusion,
 )
-from tests.ingestion.helpers import chroma_server, make_kb_settings
+from tests.ingestion.helpers import CountingEmbedder, chroma_server, make_kb_settings
 
 QUESTIONS = [
     ("How many business days until my refund reaches the bank?", "help/refunds.md"),
@@ -193,6 +194,8 @@ def test_fusion_reads_a_bm25_only_chunks_vector_from_chroma_once_per_snapshot(
 ) -> None:
     # Few candidates per retriever, so BM25 finds chunks the vector search did not.
     monkeypatch.setattr(kb_module, "MIN_CANDIDATES", 1)
+    # A store searched by Chroma's index (a server's, or a large one) holds no vectors.
+    monkeypatch.setattr(kb_module, "EXACT_SEARCH_MAX_CHUNKS", 0)
     kb.ingest([corpus], progress=False)
     real = kb.collection
     reads: list[list[str]] = []
@@ -218,6 +221,80 @@ def test_fusion_reads_a_bm25_only_chunks_vector_from_chroma_once_per_snapshot(
     kb.refresh()  # a new snapshot (someone ingested) starts with nothing remembered
     assert kb.search_sync(question, 1) == first
     assert len(reads) == read_once + 1
+
+
+QUESTIONS_BY_MEANING = [
+    "when does my money come back after a return",
+    "can I pay with a gift card",
+    "the parcel is late",
+    "stop my membership",
+    "refund",
+]
+
+
+def test_a_small_embedded_store_is_searched_exactly_in_memory_as_chromas_index_ranks_it(
+    kb_settings: Settings, embedder: CountingEmbedder, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = KnowledgeBase.open(kb_settings, embedder=embedder)
+    exact.ingest([corpus], progress=False)
+    monkeypatch.setattr(kb_module, "EXACT_SEARCH_MAX_CHUNKS", exact.size - 1)
+    indexed = KnowledgeBase(exact.collection, embedder, settings=kb_settings)  # same chunks
+    assert exact._snapshot.matrix is not None and indexed._snapshot.matrix is None
+    queries = 0
+
+    class NoQueries:
+        def __getattr__(self, name: str) -> object:
+            return getattr(indexed.collection, name)
+
+        def query(self, **kwargs: object) -> object:
+            nonlocal queries
+            queries += 1
+            return indexed.collection.query(**kwargs)
+
+    exact.collection = NoQueries()  # type: ignore[assignment]
+    for question in QUESTIONS_BY_MEANING:
+        for mode in ("vector", "hybrid-score", "hybrid-rrf"):
+            got = exact.search_sync(question, 4, mode=mode)  # type: ignore[arg-type]
+            want = indexed.search_sync(question, 4, mode=mode)  # type: ignore[arg-type]
+            assert [p.chunk_id for p in got] == [p.chunk_id for p in want], (question, mode)
+            assert [p.score for p in got] == pytest.approx([p.score for p in want], abs=1e-5)
+        filtered = exact.search_sync(question, 3, where={"source": "help/shipping.md"})
+        assert filtered and {p.source for p in filtered} == {"help/shipping.md"}
+        assert filtered == indexed.search_sync(question, 3, where={"source": "help/shipping.md"})
+    assert queries == 0, "no search went to Chroma's index"
+
+
+def test_the_exact_search_sees_what_this_process_ingests(
+    kb: KnowledgeBase, corpus: Path, tmp_path: Path
+) -> None:
+    kb.ingest([corpus], progress=False)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "pets.md").write_text(
+        "# Pets\n\n## Travelling with a hamster\n\nHamsters ride free in a ventilated box.\n"
+    )
+
+    kb.ingest([extra], progress=False)
+
+    assert kb._snapshot.matrix is not None and len(kb._snapshot.matrix) == kb.size
+    assert kb.search_sync("can my small rodent come along", 1, mode="vector")[0].source.endswith(
+        "pets.md"
+    )
+
+
+@pytest.mark.slow
+def test_a_chroma_server_store_is_searched_by_its_index(
+    chroma_url: str, tmp_path: Path, corpus: Path, embedder: CountingEmbedder
+) -> None:
+    """Another process may feed a server while this one runs: its index sees those chunks."""
+    settings = make_kb_settings(
+        tmp_path / "data", CHROMA_URL=chroma_url, SWITCHBOARD_KB_COLLECTION="exact-off"
+    )
+    kb = KnowledgeBase.open(settings, embedder=embedder)
+    kb.ingest([corpus], progress=False)
+
+    assert kb._snapshot.matrix is None
+    assert kb.search_sync("stop my membership", 1)[0].source == "help/plus.md"
 
 
 def _articles(sources: dict[str, str]) -> Any:
