@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from detect_secrets.filters.heuristic import is_indirect_reference
+from detect_secrets.transformers import get_transformed_file
 from llm_guard.input_scanners import Secrets
 
 from graph.guards.injection import HELDOUT_FILE, load_corpus
-from graph.guards.secrets import InMemorySecrets, _is_indirect_reference, match_prefixes
+from graph.guards.secrets import (
+    InMemorySecrets,
+    _is_indirect_reference,
+    _NamedText,
+    eager_ini_lines,
+    match_prefixes,
+)
 
 SECRETS = [
     "AWS: AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -22,6 +30,8 @@ SECRETS = [
     "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc, thanks",
     "Here is my config:\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\nregion = eu-west-1",
+    # Found only in the eager INI reading, which quotes the value after the colon.
+    "secret: 9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d",
 ]
 NOT_SECRETS = [
     "I was charged twice for order 1007",
@@ -150,3 +160,33 @@ def test_the_indirect_reference_filter_answers_like_detect_secrets() -> None:
     lines = [*_lines(), "secret = get_secret_key()", "key: headers['apikey']", "a != b(c)"]
     assert [_is_indirect_reference(x) for x in lines] == [is_indirect_reference(x) for x in lines]
     assert _is_indirect_reference("secret = get_secret_key()")
+
+
+INI_PIECES = [
+    "key", "Key", "pass word", "api_key", "thanks for waiting", "Order 1007", "I was charged",
+    ":", "=", " : ", " = ", "::", ":=", "=:", " ", "\t", '"', "'", '"quoted"', "'q'", "#", ";",
+    "# pragma: allowlist nextline secret", "pragma: allowlist secret", "hunter2", "é", "\u00a0",
+    "AKIAIOSFODNN7EXAMPLE", '{"order_id": 1007, "total": "19.99"}', ",", ".", "(", ")", "\\",
+    "$6.95", "INV-1042", "[", "]", "%", "%(x)s", "\n",
+]  # fmt: skip
+
+
+def test_one_line_reads_as_detect_secrets_eager_ini_transformer_reads_it() -> None:
+    """`eager_ini_lines` replaces configparser for one line: it must give the same lines."""
+    pieces = random.Random(7)
+    texts = {"".join(pieces.choices(INI_PIECES, k=pieces.randint(1, 6))) for _ in range(6000)}
+    texts |= {"Thanks for waiting: here is what I found. ", "k: 'v'", 'k: "', "k=v=w", "a\t:\tb"}
+    covered = 0
+    for text in sorted(t for t in texts if ":" in t or "=" in t):
+        fast = eager_ini_lines(text)
+        if fast is None:  # not one plain line: detect-secrets reads it itself
+            continue
+        covered += 1
+        transformer = get_transformed_file(_NamedText(text), use_eager_transformers=True)  # type: ignore[arg-type]
+        assert fast == (transformer or []), repr(text)
+    assert covered > 1000
+    assert eager_ini_lines("Thanks for waiting: here is what I found. ") == [
+        'Thanks for waiting = "here is what I found."'
+    ]
+    assert eager_ini_lines("first: line\nsecond: line") is None
+    assert eager_ini_lines("rate: 5%") is None
