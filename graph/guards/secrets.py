@@ -47,7 +47,7 @@ from detect_secrets.settings import (
     get_filters,
     get_plugins,
 )
-from detect_secrets.transformers import get_transformed_file
+from detect_secrets.transformers import get_transformed_file, get_transformers
 from detect_secrets.transformers.config import _is_allowlist_nextline_secret_comment
 from detect_secrets.util.code_snippet import get_code_snippet
 from detect_secrets.util.inject import call_function_with_arguments
@@ -313,6 +313,9 @@ class InMemorySecrets(Secrets):
             configure_settings_from_baseline(self._detect_secrets_config)
             self._plugins = list(get_plugins())
             filters = list(get_filters())
+            # Imported (a walk of detect-secrets' package) on first use, which must not
+            # be a scan on the event loop: most texts never reach them.
+            get_transformers()
         # Plain regex detectors report nothing unless one of their patterns matches:
         # the index skips the ~100 that cannot apply to a line (most, on most lines)
         # without detect-secrets' per-call argument injection, mostly without a regex.
