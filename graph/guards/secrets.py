@@ -243,8 +243,8 @@ def eager_ini_lines(text: str) -> list[str] | None:
     Most messages and reply sentences with a colon are one line, and one line
     reads simply: the option pattern, stripped, quotes and all, as below.
     Returns the transformer's lines (empty when it would read nothing), or None
-    for text this reading does not cover (several lines, `%` interpolation, a
-    comment or section header): detect-secrets reads those itself.
+    for text this reading does not cover (several lines, a `%` or a `[`, a
+    comment): detect-secrets reads those itself.
     `tests/guards/test_secrets.py` checks it against the transformer on
     about 2,000 generated lines.
     """
