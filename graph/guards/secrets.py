@@ -260,12 +260,25 @@ def eager_ini_lines(text: str) -> list[str] | None:
     value = match.group("value").strip()
     if not value:
         return []
-    first_line = re.compile(rf"^\s*{re.escape(key)}[ :=]+{re.escape(value)}")
-    if not first_line.match(line):
+    if not _value_follows_key(line, key, value):
         return []
     if _is_allowlist_nextline_secret_comment(value):
         return [value]
     return _quoted(key, value)
+
+
+def _value_follows_key(line: str, key: str, value: str) -> bool:
+    r"""Answer the transformer's `re.match(rf"^\s*{key}[ :=]+{value}", line)`, escaped.
+
+    Without compiling a pattern per text (~0.06 ms, and each new one evicts another
+    from `re`'s cache): `key` starts the stripped line, then a run of spaces, colons
+    and equals signs, some non-empty part of which `value` follows.
+    """
+    if not line.startswith(key):
+        return False
+    rest = line[len(key) :]
+    separators = len(rest) - len(rest.lstrip(" :="))
+    return any(rest.startswith(value, end) for end in range(1, separators + 1))
 
 
 def _quoted(key: str, value: str) -> list[str]:
