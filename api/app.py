@@ -27,6 +27,7 @@ from api.resources import load_guards, open_knowledge_base
 from api.routes import approvals, demo, feedback, health, metrics, threads, web
 from api.settings import Settings, get_settings
 from api.thread_store import ThreadStore
+from api.worker_threads import cpu_workers, run_blocking_io
 from db.checkpointer import TurnCheckpointer
 from db.embedded import start_embedded_postgres
 from db.migrations import apply_migrations
@@ -108,21 +109,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.background_tasks = set()
         metrics_server = await serve_metrics(observability, settings)
         freeze_startup_heap()
-        logger.info("Switchboard ready (model=%s)", settings.model)
-        yield
-        sweeper.cancel()
-        await _finish_running_turns(app.state.turn_tasks, settings.shutdown_grace_seconds)
-        if metrics_server is not None:
-            await metrics_server.stop()
-        if app.state.background_tasks:
-            await asyncio.wait(set(app.state.background_tasks), timeout=5)
+        # Start-up loaded in parallel on asyncio's default threads; serving uses few.
+        with cpu_workers(asyncio.get_running_loop(), settings.worker_threads):
+            logger.info("Switchboard ready (model=%s)", settings.model)
+            yield
+            sweeper.cancel()
+            await _finish_running_turns(app.state.turn_tasks, settings.shutdown_grace_seconds)
+            if metrics_server is not None:
+                await metrics_server.stop()
+            if app.state.background_tasks:
+                await asyncio.wait(set(app.state.background_tasks), timeout=5)
         await app.state.rate_limiter.close()
     finally:
         if events is not None:
             await events.stop()
         await pool.close()
         if observability.tracing is not None:
-            await asyncio.to_thread(observability.tracing.flush)
+            await run_blocking_io(observability.tracing.flush)
 
 
 async def _finish_running_turns(tasks: set[asyncio.Task], grace_seconds: float) -> None:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     """Embedded Postgres, Chroma and caches live here."""
     log_level: str = Field("INFO", alias="SWITCHBOARD_LOG_LEVEL")
     """Python log level: DEBUG, INFO, WARNING or ERROR."""
+    worker_threads: int = Field(1, alias="SWITCHBOARD_WORKER_THREADS", ge=1)
+    """Threads running CPU work beside the event loop (guards, embeddings, checkpoint
+    serialisation). More contend with the loop for Python's GIL and slow every
+    database round trip: see `api/worker_threads.py`."""
 
     # --- Database ----------------------------------------------------------------
     database_url: str | None = Field(None, alias="DATABASE_URL")

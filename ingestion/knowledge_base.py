@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from api.worker_threads import run_blocking_io
 from ingestion.documents import index_text
 from ingestion.indexer import Embedder, IngestConfig, IngestReport, ingest
 from ingestion.lexical import LexicalIndex
@@ -199,10 +200,15 @@ class KnowledgeBase:
     ) -> list[Passage]:
         """Return the `k` best passages for `query` (embedding and search run in a worker thread).
 
+        A Chroma server's search is a network call, so it runs on the I/O threads
+        (`api/worker_threads.py`): a slow server must not hold up the CPU worker.
+
         Raises:
             KnowledgeBaseUnavailable: Chroma cannot be reached.
 
         """
+        if self.settings.chroma_url is not None:
+            return await run_blocking_io(self.search_sync, query, k, where=where, mode=mode)
         return await asyncio.to_thread(self.search_sync, query, k, where=where, mode=mode)
 
     def search_sync(

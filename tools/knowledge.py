@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from api.worker_threads import run_blocking_io
 from graph.read_only import mark_read_only
 from ingestion.errors import KnowledgeBaseUnavailable
 
@@ -86,7 +87,8 @@ class KnowledgeSource:
             due = time.monotonic() - self._last_attempt >= self.retry_seconds
             if self.kb is None and self.opener is not None and due:
                 self._last_attempt = time.monotonic()
-                self.kb = await asyncio.to_thread(self.opener)
+                # Reopening reaches for Chroma: a network call (api/worker_threads.py).
+                self.kb = await run_blocking_io(self.opener)
                 if self.kb is not None:
                     logger.info("knowledge base reconnected")
         if self.kb is None:

@@ -18,6 +18,7 @@ from api.errors import NotFound
 from api.observability.service import Observability
 from api.observability.tracing import Tracing
 from api.turns import thread_config
+from api.worker_threads import run_blocking_io
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ async def give_feedback(
     if tracing is not None and run_id is not None:
         # Off the request path: the client call is blocking HTTP.
         task = asyncio.create_task(
-            asyncio.to_thread(
+            run_blocking_io(
                 _send,
                 tracing,
                 run_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings
+from api.worker_threads import cpu_workers
 from ingestion import knowledge_base as kb_module
 from ingestion.errors import KnowledgeBaseUnavailable
 from ingestion.knowledge_base import (
@@ -295,6 +297,27 @@ def test_a_chroma_server_store_is_searched_by_its_index(
 
     assert kb._snapshot.matrix is None
     assert kb.search_sync("stop my membership", 1)[0].source == "help/plus.md"
+
+
+async def test_a_chroma_server_search_does_not_wait_behind_busy_cpu_workers(
+    chroma_url: str, tmp_path: Path, corpus: Path, embedder: CountingEmbedder
+) -> None:
+    """A server search is a network call: it runs on the I/O threads (api/worker_threads.py)."""
+    settings = make_kb_settings(
+        tmp_path / "data", CHROMA_URL=chroma_url, SWITCHBOARD_KB_COLLECTION="io-threads"
+    )
+    kb = await asyncio.to_thread(KnowledgeBase.open, settings, embedder=embedder)
+    await asyncio.to_thread(kb.ingest, [corpus], progress=False)
+    release = threading.Event()
+    with cpu_workers(asyncio.get_running_loop(), 1):
+        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
+        try:
+            passages = await asyncio.wait_for(kb.search("stop my membership", 1), timeout=20)
+        finally:
+            release.set()
+            await busy
+
+    assert passages[0].source == "help/plus.md"
 
 
 def _articles(sources: dict[str, str]) -> Any:
