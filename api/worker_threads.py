@@ -1,13 +1,13 @@
 """The threads beside the event loop: few for CPU work, separate ones for network calls.
 
 Python code in a worker thread holds the GIL while it runs. Every time the event
-loop lets go of the GIL (each psycopg send and receive, each poll for I/O), a
-busy worker takes it, and the loop gets it back only when the worker's switch
-interval (5 ms) runs out. Measured here (`python -m bench.gil_convoy`): a
+loop lets go of the GIL (each psycopg send and receive, each poll for I/O), a busy
+worker takes it, and the loop gets it back only when that worker blocks or its
+switch interval (5 ms) runs out. Measured here (`python -m bench.gil_convoy`): a
 `SELECT 1` on an async connection took 0.04–0.09 ms alone, 3.5–9 ms beside one
-thread running Python, 80–90 ms beside three. The service's worker threads run Python
-(the guards' detectors, LangGraph's checkpoint serialisation, a tool result's
-scoring), and asyncio's default pool has up to `cores + 4` of them: under
+thread running Python, 80–90 ms beside three. The service's worker threads run
+Python (the guards' detectors, LangGraph's checkpoint serialisation, a tool
+result's scoring), and asyncio's default pool has up to `cores + 4` of them: under
 `bench/load.py`'s 200 conversations, every database round trip of every turn
 queued behind them.
 
