@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -40,8 +39,8 @@ IO_THREAD_PREFIX = "switchboard-io"
 IO_THREADS = 8
 """Most blocking network calls in flight at once; they wait on sockets, not on the GIL."""
 
-_io_executor: ThreadPoolExecutor | None = None
-_io_lock = threading.Lock()
+_IO_EXECUTOR = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix=IO_THREAD_PREFIX)
+"""Its threads start on first use."""
 
 
 @contextmanager
@@ -51,8 +50,6 @@ def cpu_workers(loop: asyncio.AbstractEventLoop, count: int) -> Iterator[ThreadP
     On exit, work already handed to them finishes, and the loop gets a standard
     pool back (a test's loop outlives the app, and so may a server's shutdown).
     """
-    if count < 1:
-        raise ValueError(f"worker threads must be at least 1, got {count!r}")
     executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix=CPU_THREAD_PREFIX)
     loop.set_default_executor(executor)
     try:
@@ -69,14 +66,4 @@ async def run_blocking_io(func: Callable[P, T], /, *args: P.args, **kwargs: P.kw
     """
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-    return await loop.run_in_executor(_io_threads(), call)
-
-
-def _io_threads() -> ThreadPoolExecutor:
-    global _io_executor
-    with _io_lock:
-        if _io_executor is None:
-            _io_executor = ThreadPoolExecutor(
-                max_workers=IO_THREADS, thread_name_prefix=IO_THREAD_PREFIX
-            )
-        return _io_executor
+    return await loop.run_in_executor(_IO_EXECUTOR, call)
