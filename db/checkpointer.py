@@ -19,17 +19,25 @@ with it, every checkpoint read and write of the process waits in one queue,
 behind every other turn's. Under `bench/load.py`'s 200 conversations, reading a
 thread's state before its turn waited 0.6 s (p50) in that queue. The upstream
 report: langgraph issue #7259 (a fix is proposed in pull request #7269).
+
+Decoding a checkpoint row hands its pending writes to a worker thread, even when
+there are none, as after every finished turn. The service has one CPU worker
+(`api/worker_threads.py`), often busy with a guard scan or another turn's
+serialisation, so the state read before a turn waited behind it for nothing; a
+row without pending writes is now decoded without the hop.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import CheckpointTuple, copy_checkpoint
+from langgraph.checkpoint.base import Checkpoint, CheckpointTuple, copy_checkpoint
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver, Conn
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg import AsyncPipeline
+from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 LATEST_READ = "__switchboard_latest_read"
@@ -97,3 +105,42 @@ class TurnCheckpointer(AsyncPostgresSaver):
         found = await super().aget_tuple(config)
         latest.keep(key, found)
         return found
+
+    async def _load_checkpoint_tuple(self, value: DictRow) -> CheckpointTuple:
+        """Decode a checkpoint row as upstream does, without a thread hop for no writes."""
+        if value["pending_writes"]:
+            return await super()._load_checkpoint_tuple(value)
+        thread_id, namespace = value["thread_id"], value["checkpoint_ns"]
+        parent = value["parent_checkpoint_id"]
+        return CheckpointTuple(
+            {
+                "configurable": {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": namespace,
+                    "checkpoint_id": value["checkpoint_id"],
+                }
+            },
+            cast(
+                Checkpoint,
+                {
+                    **value["checkpoint"],
+                    "channel_values": {
+                        **(value["checkpoint"].get("channel_values") or {}),
+                        **self._load_blobs(value["channel_values"]),
+                    },
+                },
+            ),
+            value["metadata"],
+            (
+                {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": namespace,
+                        "checkpoint_id": parent,
+                    }
+                }
+                if parent
+                else None
+            ),
+            [],
+        )

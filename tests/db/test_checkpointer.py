@@ -7,6 +7,7 @@ first read. On a pool, one thread's checkpoint query never waits for another's.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from typing import Annotated, Any, TypedDict
 
@@ -19,6 +20,7 @@ from langgraph.types import interrupt
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from api.worker_threads import cpu_workers
 from db.checkpointer import LATEST_READ, LatestRead, TurnCheckpointer
 
 
@@ -155,3 +157,40 @@ async def test_on_one_connection_queries_still_take_turns(database_url: str) -> 
         saver = TurnCheckpointer(conn)
         # A connection runs one query at a time: the saver keeps its lock.
         assert type(saver.lock) is asyncio.Lock
+
+
+async def test_a_checkpoint_without_pending_writes_decodes_as_upstream_does(
+    saver: TurnCheckpointer, pool: AsyncConnectionPool
+) -> None:
+    graph = _graph(saver)
+    thread = str(uuid.uuid4())
+    await graph.ainvoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": thread}})
+    config: Any = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+
+    ours = await saver.aget_tuple(config)
+    upstream = await AsyncPostgresSaver(pool).aget_tuple(config)
+
+    assert ours is not None and upstream is not None
+    assert ours.pending_writes == upstream.pending_writes == []
+    assert ours == upstream
+    assert ours.parent_config is not None
+
+
+async def test_reading_a_finished_turns_checkpoint_does_not_wait_for_the_cpu_worker(
+    saver: TurnCheckpointer,
+) -> None:
+    """The one CPU worker (api/worker_threads.py) may be busy with a guard scan."""
+    graph = _graph(saver)
+    thread = str(uuid.uuid4())
+    await graph.ainvoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": thread}})
+    release = threading.Event()
+    with cpu_workers(asyncio.get_running_loop(), 1):
+        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
+        try:
+            state = await asyncio.wait_for(
+                graph.aget_state({"configurable": {"thread_id": thread}}), timeout=10
+            )
+        finally:
+            release.set()
+            await busy
+    assert [m.content for m in state.values["messages"]] == ["hi", "answer 1"]
