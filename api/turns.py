@@ -26,7 +26,7 @@ from api.events import (
 from api.observability.callbacks import TokenBudgetExceeded
 from db.checkpointer import LATEST_READ, LatestRead
 from graph.context import SupportContext
-from graph.guarding import guard_turn_input, scan_turn_input
+from graph.guarding import guard_turn_input
 from graph.guards import Guards
 from graph.handoffs import handoff_target
 from graph.messages import text_of
@@ -91,19 +91,7 @@ async def _turn_events(
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
     # This state read and the run's first read are one query (db/checkpointer.py).
     config["configurable"][LATEST_READ] = LatestRead()
-    # The message is scanned while the state is read: the scan (an embedding, in the
-    # CPU worker) and the query overlap instead of adding up.
-    scanning = (
-        asyncio.ensure_future(scan_turn_input(guards, content))
-        if guards is not None and not resume
-        else None
-    )
-    try:
-        snapshot = await graph.aget_state(config)
-    except BaseException:
-        if scanning is not None:
-            scanning.cancel()
-        raise
+    snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
     if observer is not None:
         observer.configure(config, agent=active)
@@ -134,11 +122,7 @@ async def _turn_events(
             if graph_input is not None and guards is not None:
                 payloads: list[dict[str, Any]] = []
                 guarded = await guard_turn_input(
-                    guards,
-                    snapshot.values,
-                    content,
-                    on_event=payloads.append,
-                    scanned=await scanning if scanning is not None else None,
+                    guards, snapshot.values, content, on_event=payloads.append
                 )
                 for payload in payloads:
                     if observer is not None:
@@ -205,9 +189,6 @@ async def _turn_events(
             code="internal_error",
             message="Something went wrong on our side. Please try again.",
         )
-    finally:
-        if scanning is not None and not scanning.done():
-            scanning.cancel()  # the turn ended before it needed the scan
     yield DoneEvent()
 
 

@@ -34,7 +34,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.context import SupportContext
-from graph.guards import Guards, GuardTrip, InputVerdict, OutputContext, Vault, restore
+from graph.guards import Guards, GuardTrip, OutputContext, Vault, restore
 from graph.guards.pii import parse_placeholder
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, SupportState
@@ -115,34 +115,6 @@ class GuardedInput:
     blocked: bool
 
 
-@dataclass(frozen=True)
-class InputScan:
-    """A turn's message scanned before its thread's state was read (`scan_turn_input`)."""
-
-    verdict: InputVerdict
-    vault: Vault
-    """The fresh vault it was scanned with: the placeholders it gave out."""
-
-    def holds_for(self, thread_vault: Vault) -> bool:
-        """Whether the verdict is the one a scan with the thread's vault would give.
-
-        It is when the scan gave out no placeholder (the vault was never read),
-        or when the thread has none yet (a fresh vault is the thread's).
-        """
-        return not self.vault.values or not thread_vault.values
-
-
-async def scan_turn_input(guards: Guards, text: str) -> InputScan:
-    """Scan a turn's message with a fresh vault, before the thread's state is at hand.
-
-    The API starts this beside reading the thread's state, and passes the
-    result to `guard_turn_input`, which scans again in the rare case that
-    the message holds PII and the thread already has placeholders.
-    """
-    vault = Vault()
-    return InputScan(await guards.input.ascan(text, vault), vault)
-
-
 async def guard_turn_input(
     guards: Guards,
     state: SupportState | dict,
@@ -150,24 +122,17 @@ async def guard_turn_input(
     *,
     message_id: str | None = None,
     on_event: Callable[[dict[str, Any]], None] = emit,
-    scanned: InputScan | None = None,
 ) -> GuardedInput:
     """Scan a turn's raw message; return the state update that stores its safe form.
 
     Guard trips, a refusal and a notice are reported through `on_event` as the
     graph's custom stream payloads (`emit` inside a run). The raw text of a
-    blocked message appears nowhere in the update. A `scanned` result of
-    `scan_turn_input` is used when it holds for this thread.
+    blocked message appears nowhere in the update.
     """
     agent = state.get("active_agent", "triage")
     message_id = message_id or str(uuid.uuid4())
     vault = vault_from_state(state)
-    if scanned is not None and scanned.holds_for(vault):
-        verdict = scanned.verdict
-        if scanned.vault.values:  # the thread had none: they are its first
-            vault = scanned.vault
-    else:
-        verdict = await guards.input.ascan(text, vault)
+    verdict = await guards.input.ascan(text, vault)
     for trip in verdict.trips:
         on_event(trip_payload(trip))
     if not verdict.allowed:
