@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Literal
 
 from api.settings import Settings
 from graph.guards import GuardConfig, Guards, build_guards
@@ -26,8 +27,9 @@ def load_guards(settings: Settings) -> Guards:
     key = repr(config)  # frozen, but holds a dict of model paths: not hashable
     with _guards_lock:
         if key not in _guards:
-            _quiet_llm_guard()
+            _quiet_llm_guard("WARNING")  # loading: a scanner falling back from ONNX says so
             _guards[key] = build_guards(config)
+            _quiet_llm_guard("ERROR")
         return _guards[key]
 
 
@@ -49,8 +51,14 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase | None:
     return kb
 
 
-def _quiet_llm_guard() -> None:
-    # llm-guard logs a debug line per scan (with parts of the text) to stdout.
+def _quiet_llm_guard(level: Literal["WARNING", "ERROR"]) -> None:
+    """Set llm-guard's own logger, which prints to stdout, outside our log handler.
+
+    It logs a debug line per scan (with parts of the text), and a warning per
+    verdict ("Found the following banned substrings" for every reply with
+    "sorry" in it): our guard events, metrics and traces record each verdict,
+    so once the scanners are loaded only its errors are printed.
+    """
     from llm_guard.util import configure_logger
 
-    configure_logger("WARNING")
+    configure_logger(level)

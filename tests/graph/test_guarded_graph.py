@@ -205,3 +205,14 @@ async def test_reply_text_is_released_only_after_the_output_guard(guards: Guards
         assert secret not in streamed
         assert secret not in state["messages"][-1].content
     assert streamed == state["messages"][-1].content  # the stored reply is what was shown
+
+
+def test_verdicts_are_not_printed_by_llm_guard_once_the_guards_are_loaded(
+    guards: Guards, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Our guard events, metrics and traces record verdicts; llm-guard printed each to stdout."""
+    capfd.readouterr()
+    _, ok, _ = guards.output.refusal.scan("", "Sorry, I cannot help with that request.")
+
+    assert not ok, "the reply is flagged as a refusal"
+    assert capfd.readouterr().out == ""
