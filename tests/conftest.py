@@ -7,8 +7,10 @@ gets its own database, dropped at the end.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import threading
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -26,6 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.app import create_app
 from api.auth import mint_token
 from api.settings import Settings
+from api.worker_threads import cpu_workers
 from db.embedded import start_embedded_postgres
 from db.migrations import apply_migrations
 from db.pool import open_pool
@@ -128,6 +131,23 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def only_cpu_worker_busy() -> AsyncIterator[None]:
+    """Make one thread the loop's CPU worker (api/worker_threads.py) and keep it busy.
+
+    What runs in the block must not need that worker, or it waits until the
+    block gives up (30 s).
+    """
+    release = threading.Event()
+    with cpu_workers(asyncio.get_running_loop(), 1):
+        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
+        try:
+            yield
+        finally:
+            release.set()
+            assert await busy, "the CPU worker was held for 30 s"
 
 
 @asynccontextmanager

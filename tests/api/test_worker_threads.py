@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from api.worker_threads import CPU_THREAD_PREFIX, IO_THREAD_PREFIX, cpu_workers, run_blocking_io
-from tests.conftest import make_settings, running_app
+from api.worker_threads import CPU_THREAD_PREFIX, IO_THREAD_PREFIX, run_blocking_io
+from tests.conftest import make_settings, only_cpu_worker_busy, running_app
 
 
 class _Overlap:
@@ -67,16 +67,10 @@ async def test_a_stopped_app_gives_the_event_loop_a_standard_pool_back(settings:
 
 
 async def test_a_blocking_network_call_does_not_wait_behind_busy_cpu_workers() -> None:
-    release = threading.Event()
-    with cpu_workers(asyncio.get_running_loop(), 1):
-        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
-        try:
-            name = await asyncio.wait_for(
-                run_blocking_io(lambda: threading.current_thread().name), timeout=10
-            )
-        finally:
-            release.set()
-            assert await busy
+    async with only_cpu_worker_busy():
+        name = await asyncio.wait_for(
+            run_blocking_io(lambda: threading.current_thread().name), timeout=10
+        )
 
     assert name.startswith(IO_THREAD_PREFIX)
 

@@ -7,7 +7,6 @@ first read. On a pool, one thread's checkpoint query never waits for another's.
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from typing import Annotated, Any, TypedDict
 
@@ -20,8 +19,8 @@ from langgraph.types import interrupt
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.worker_threads import cpu_workers
 from db.checkpointer import LATEST_READ, LatestRead, TurnCheckpointer
+from tests.conftest import only_cpu_worker_busy
 
 
 class _State(TypedDict):
@@ -183,14 +182,8 @@ async def test_reading_a_finished_turns_checkpoint_does_not_wait_for_the_cpu_wor
     graph = _graph(saver)
     thread = str(uuid.uuid4())
     await graph.ainvoke({"messages": [HumanMessage("hi")]}, {"configurable": {"thread_id": thread}})
-    release = threading.Event()
-    with cpu_workers(asyncio.get_running_loop(), 1):
-        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
-        try:
-            state = await asyncio.wait_for(
-                graph.aget_state({"configurable": {"thread_id": thread}}), timeout=10
-            )
-        finally:
-            release.set()
-            await busy
+    async with only_cpu_worker_busy():
+        state = await asyncio.wait_for(
+            graph.aget_state({"configurable": {"thread_id": thread}}), timeout=10
+        )
     assert [m.content for m in state.values["messages"]] == ["hi", "answer 1"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import Settings
-from api.worker_threads import cpu_workers
 from ingestion import knowledge_base as kb_module
 from ingestion.errors import KnowledgeBaseUnavailable
 from ingestion.knowledge_base import (
@@ -21,6 +19,7 @@ from ingestion.knowledge_base import (
     reciprocal_rank_fusion,
     score_fusion,
 )
+from tests.conftest import only_cpu_worker_busy
 from tests.ingestion.helpers import CountingEmbedder, chroma_server, make_kb_settings
 
 QUESTIONS = [
@@ -308,14 +307,8 @@ async def test_a_chroma_server_search_does_not_wait_behind_busy_cpu_workers(
     )
     kb = await asyncio.to_thread(KnowledgeBase.open, settings, embedder=embedder)
     await asyncio.to_thread(kb.ingest, [corpus], progress=False)
-    release = threading.Event()
-    with cpu_workers(asyncio.get_running_loop(), 1):
-        busy = asyncio.ensure_future(asyncio.to_thread(release.wait, 30))
-        try:
-            passages = await asyncio.wait_for(kb.search("stop my membership", 1), timeout=20)
-        finally:
-            release.set()
-            await busy
+    async with only_cpu_worker_busy():
+        passages = await asyncio.wait_for(kb.search("stop my membership", 1), timeout=20)
 
     assert passages[0].source == "help/plus.md"
 
