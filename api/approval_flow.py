@@ -24,6 +24,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from api.graph_runs import CheckpointEvery, astream_turn
 from api.settings import Settings
 from api.thread_store import ThreadStore, TurnStatus
 from api.turns import thread_config
@@ -75,8 +76,10 @@ class ApprovalFlow:
         audit: AuditLog,
         *,
         timeout_seconds: float,
+        checkpoint_every: CheckpointEvery = "turn",
     ) -> None:
         self.graph = graph
+        self.checkpoint_every = checkpoint_every
         self.threads = threads
         self.approvals = approvals
         self.store = store
@@ -99,6 +102,7 @@ class ApprovalFlow:
             Store(pool),
             AuditLog(pool),
             timeout_seconds=settings.turn_timeout_seconds,
+            checkpoint_every=settings.checkpoint_every,
         )
 
     async def carry_out(
@@ -120,9 +124,15 @@ class ApprovalFlow:
         context = customer_context(approval, request_id)
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                await self.graph.ainvoke(  # type: ignore[call-overload]
-                    Command(resume={pending.id: resume}), config, context=context
-                )
+                async for _ in astream_turn(
+                    self.graph,
+                    Command(resume={pending.id: resume}),
+                    config,
+                    context=context,
+                    stream_mode=["updates"],
+                    checkpoint_every=self.checkpoint_every,
+                ):
+                    pass
         except Exception:
             logger.exception(
                 "resuming thread %s for %s failed", approval["thread_id"], approval["approval_id"]

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(5.0, alias="SWITCHBOARD_DB_POOL_TIMEOUT", gt=0)
     """Seconds a request waits for a database connection; then it gets a 503 with
     `Retry-After` (the database is down or the pool is exhausted)."""
+    checkpoint_every: Literal["turn", "step"] = Field("turn", alias="SWITCHBOARD_CHECKPOINT_EVERY")
+    """`turn`: a thread is checkpointed at the end of each turn and before each
+    action (refund, return, approval request), which is what crash recovery needs;
+    `step`: after every LangGraph step too, for inspecting each step's state, at
+    about a quarter more CPU per turn (`api/graph_runs.py`)."""
 
     # --- Model -------------------------------------------------------------------
     model: str = Field("offline", alias="SWITCHBOARD_MODEL")

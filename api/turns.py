@@ -23,6 +23,7 @@ from api.events import (
     TokenEvent,
     ToolEvent,
 )
+from api.graph_runs import CheckpointEvery, astream_turn
 from api.observability.callbacks import TokenBudgetExceeded
 from db.checkpointer import LATEST_READ, LatestRead
 from graph.context import SupportContext
@@ -58,6 +59,7 @@ async def run_turn(
     observer: TurnObserver | None = None,
     resume: bool = False,
     guards: Guards | None = None,
+    checkpoint_every: CheckpointEvery = "turn",
 ) -> AsyncIterator[Event]:
     """Stream the events of one turn; always ends with `done`.
 
@@ -67,10 +69,19 @@ async def run_turn(
     checkpoint instead of sending the message again (issue 8).
     With `guards` (the graph's own), the message is guarded here and its safe
     form sent as the run's input, which saves the graph a step; without, the
-    graph's input-guard node guards it.
+    graph's input-guard node guards it. `checkpoint_every` says when the thread
+    is checkpointed (`api/graph_runs.py`).
     """
     async for event in _turn_events(
-        graph, thread_id, content, context, timeout_seconds, observer, resume, guards
+        graph,
+        thread_id,
+        content,
+        context,
+        timeout_seconds,
+        observer,
+        resume,
+        guards,
+        checkpoint_every,
     ):
         if observer is not None:
             observer.saw(event)
@@ -86,6 +97,7 @@ async def _turn_events(
     observer: TurnObserver | None,
     resume: bool = False,
     guards: Guards | None = None,
+    checkpoint_every: CheckpointEvery = "turn",
 ) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
@@ -104,9 +116,12 @@ async def _turn_events(
         for approval in pending_approvals(snapshot)
     ]
     # A process died mid-turn (the message's lease expired and this claim took it
-    # over): the message and every finished step, tool calls included, are in the
-    # checkpoint, so continue from there. Sending the message again would run the
-    # tools again (a second refund) and store the message twice.
+    # over). If the turn had reached an action, the checkpoint before it holds the
+    # message and the tool calls (with `checkpoint_every="step"`, every finished
+    # step), so continue from there: sending the message again would ask the model
+    # again, and new tool calls would run again (a second refund) and store the
+    # message twice. Otherwise the thread is as the previous turn left it, and the
+    # message runs from its start (`api/graph_runs.py`).
     graph_input: Any = {"messages": notes}
     # The raw text travels in the run context, never in state: the input guard
     # stores only its redacted form (graph/guarding.py).
@@ -140,12 +155,13 @@ async def _turn_events(
                         if p.get("kind") in ("guard", "guard_flagged")
                     ],
                 }
-            # A bare CompiledStateGraph's context type is None to mypy.
-            stream = graph.astream(  # type: ignore[call-overload]
+            stream = astream_turn(
+                graph,
                 graph_input,
                 config,
                 context=run_context,
                 stream_mode=["custom", "updates"],
+                checkpoint_every=checkpoint_every,
             )
             # Read-only tool calls a model node ran itself were reported as they
             # ran (`tool` custom events); its update must not report them again.

@@ -138,6 +138,7 @@ class EvalService:
                 context=context,
                 timeout_seconds=self.settings.turn_timeout_seconds,
                 guards=self.app.state.guards,
+                checkpoint_every=self.settings.checkpoint_every,
             ):
                 if first is None and isinstance(event, TokenEvent):
                     first = time.perf_counter() - start

@@ -188,6 +188,7 @@ async def post_message(
                 observer=observer,
                 resume=claim.resume,
                 guards=request.app.state.guards,
+                checkpoint_every=settings.checkpoint_every,
             ):
                 if isinstance(event, ErrorEvent):
                     outcome = "failed"

@@ -169,7 +169,12 @@ async def test_killed_mid_turn_after_the_refund_the_retry_finishes_without_refun
     order, headers, thread_id = stalled.order, stalled.headers, stalled.thread_id
     assert await _refunds(database_url, order) == [Decimal("50.00")]
 
-    with server(database_url, tmp_path / "b", **stalled.env) as (url, _):
+    # Asked again, this model would refund 60 (a hosted model need not decide the
+    # same twice): the retry must carry out the call made before the crash instead.
+    with server(database_url, tmp_path / "b", **{**stalled.env, "TEST_REFUND_AMOUNT": "60"}) as (
+        url,
+        _,
+    ):
         async with httpx.AsyncClient(base_url=url) as client:
             # The dead process still holds the thread's lease: the same message is "running".
             held = await _post(client, thread_id, "Please refund my order", headers, key)
