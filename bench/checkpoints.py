@@ -1,14 +1,15 @@
 """Measure how a thread's checkpoints grow per turn, and what pruning gives back.
 
-Run with: python -m bench.checkpoints [--turns 200] [--every 20]
+Run with: python -m bench.checkpoints [--turns 200] [--every 20] [--checkpoint-every turn|step]
 
 One thread, `--turns` turns through the real support graph compiled with
 `AsyncPostgresSaver` on a scratch database (`DATABASE_URL`'s server, else the
-embedded one under `.data/postgres`). The model is scripted (a 40-word answer,
+embedded one under `.data/postgres`), run as the API runs them (`api/graph_runs.py`):
+checkpointed at the end of each turn (the service's default), or after every
+super-step with `--checkpoint-every step`. The model is scripted (a 40-word answer,
 and a lookup with its result every fifth turn, run inside the model's step), so what is measured is
-LangGraph's storage: every super-step writes a checkpoint, and the `messages`
-channel is stored whole each time it changes, so the bytes a turn adds grow
-with the length of the thread. Prints checkpoints and bytes of stored data
+LangGraph's storage: the `messages` channel is stored whole in each checkpoint
+that changes it, so the bytes a turn adds grow with the length of the thread. Prints checkpoints and bytes of stored data
 (`db/checkpoints.py`) every `--every` turns, then prunes with
 `switchboard prune-checkpoints`' code (keep the latest checkpoint) and prints
 what is left. Writes `bench/results/checkpoints.json`.
@@ -35,6 +36,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from api.graph_runs import CheckpointEvery, astream_turn
 from db.checkpoints import checkpoint_usage, prune_checkpoints
 from db.embedded import start_embedded_postgres
 from evals.harness import scratch_database
@@ -80,7 +82,7 @@ class CheckpointBenchModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
-async def run(turns: int, every: int) -> dict[str, Any]:
+async def run(turns: int, every: int, checkpoint_every: CheckpointEvery = "turn") -> dict[str, Any]:
     """Run the benchmark; return the measurements."""
     server = os.environ.get("DATABASE_URL") or await asyncio.to_thread(
         start_embedded_postgres, Path(".data/postgres")
@@ -101,11 +103,15 @@ async def run(turns: int, every: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 for n in range(1, turns + 1):
                     turn_started = time.perf_counter()
-                    await graph.ainvoke(
+                    async for _ in astream_turn(
+                        graph,
                         {"messages": [("user", f"Where is my order 1042? (turn {n})")]},
                         config,
                         context=SupportContext(customer_id="cust-001"),
-                    )
+                        stream_mode=["updates"],
+                        checkpoint_every=checkpoint_every,
+                    ):
+                        pass
                     turn_ms = (time.perf_counter() - turn_started) * 1000
                     if n % every == 0 or n == 1:
                         usage = await checkpoint_usage(conn, thread)
@@ -138,6 +144,7 @@ async def run(turns: int, every: int) -> dict[str, Any]:
     )
     return {
         "turns": turns,
+        "checkpoint_every": checkpoint_every,
         "seconds": round(elapsed, 1),
         "growth": rows,
         "before_prune": {"checkpoints": before.checkpoints, "bytes": before.bytes},
@@ -151,8 +158,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--every", type=int, default=20, help="print every N turns")
+    parser.add_argument(
+        "--checkpoint-every",
+        choices=["turn", "step"],
+        default="turn",
+        help="when a turn is checkpointed (SWITCHBOARD_CHECKPOINT_EVERY)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.turns, args.every))
+    result = asyncio.run(run(args.turns, args.every, args.checkpoint_every))
     out = Path(__file__).parent / "results" / "checkpoints.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
