@@ -7,10 +7,11 @@ One thread, `--turns` turns through the real support graph compiled with
 embedded one under `.data/postgres`), run as the API runs them (`api/graph_runs.py`):
 checkpointed at the end of each turn (the service's default), or after every
 super-step with `--checkpoint-every step`. The model is scripted (a 40-word answer,
-and a lookup with its result every fifth turn, run inside the model's step), so what is measured is
-LangGraph's storage: the `messages` channel is stored whole in each checkpoint
-that changes it, so the bytes a turn adds grow with the length of the thread. Prints checkpoints and bytes of stored data
-(`db/checkpoints.py`) every `--every` turns, then prunes with
+and a lookup with its result every fifth turn, run inside the model's step), so what is
+measured is LangGraph's storage: the `messages` channel is stored whole in each
+checkpoint that changes it, so the bytes a turn adds grow with the length of the
+thread. Prints checkpoints and bytes of stored data (`db/checkpoints.py`) every
+`--every` turns, then prunes with
 `switchboard prune-checkpoints`' code (keep the latest checkpoint) and prints
 what is left. Writes `bench/results/checkpoints.json`.
 """

@@ -82,7 +82,8 @@ async def test_a_turn_with_an_action_is_checkpointed_before_the_action_runs(
         thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
         events = parse_sse((await post_message(client, thread_id, "Refund 40", headers)).text)
         graph = client.app.state.graph  # type: ignore[attr-defined]
-        history = [s async for s in graph.aget_state_history({"configurable": {"thread_id": thread_id}})]
+        config = {"configurable": {"thread_id": thread_id}}
+        history = [s async for s in graph.aget_state_history(config)]
 
     assert names(events) == ["handoff", "tool", "tool", "token", "message", "done"]
     assert [s.next for s in history] == [(), ("billing_tools",)]
