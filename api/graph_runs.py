@@ -19,17 +19,19 @@ again, runs from its start.
 So with `checkpoint_every="turn"` a turn runs with `durability="exit"` and
 `interrupt_before` the action steps; a run that stopped there is continued
 (input `None`) and persisted again at its end, or at its next action. A turn
-with an action is therefore two or more runs of the graph (and root runs in a
-trace). `checkpoint_every="step"` keeps LangGraph's default: a checkpoint per
+with an action is therefore two or more runs of the graph, under one root run
+in a trace. `checkpoint_every="step"` keeps LangGraph's default: a checkpoint per
 step, for inspecting every step of a thread's history.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import get_async_callback_manager_for_config, patch_config
 from langgraph.errors import GraphRecursionError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
@@ -63,14 +65,31 @@ async def astream_turn(
 
     With `"turn"`, the stops before action steps are not streamed; the turn's
     steps, across runs, stay within the config's `recursion_limit`
-    (`GraphRecursionError` beyond, as for one run).
+    (`GraphRecursionError` beyond, as for one run). When the config has
+    callbacks, the turn is one root run (the config's `run_id` and `run_name`)
+    with the graph's run(s) under it, so a turn with an action is still one trace.
     """
-    if checkpoint_every == "step":
-        async for mode, chunk in graph.astream(
-            graph_input, config, context=context, stream_mode=list(stream_mode)
+    async with _root_run(config, graph_input) as run_config:
+        if checkpoint_every == "step":
+            async for mode, chunk in graph.astream(
+                graph_input, run_config, context=context, stream_mode=list(stream_mode)
+            ):
+                yield mode, chunk
+            return
+        async for part in _checkpointed_per_turn(
+            graph, graph_input, run_config, context=context, stream_mode=stream_mode
         ):
-            yield mode, chunk
-        return
+            yield part
+
+
+async def _checkpointed_per_turn(
+    graph: CompiledStateGraph,
+    graph_input: Any,
+    config: RunnableConfig,
+    *,
+    context: Any,
+    stream_mode: Sequence[StreamMode],
+) -> AsyncIterator[tuple[str, Any]]:
     wants_updates = "updates" in stream_mode
     modes = list(stream_mode) if wants_updates else [*stream_mode, "updates"]
     limit = int(config.get("recursion_limit") or DEFAULT_RECURSION_LIMIT)
@@ -98,16 +117,31 @@ async def astream_turn(
         if steps >= limit:
             raise GraphRecursionError(f"Recursion limit of {limit} reached across the turn's runs")
         graph_input = None
-        config = _continuation(config)
+        # The continuation reads the checkpoint the stopped run wrote, not the
+        # turn's first read (db/checkpointer.py).
+        configurable = config.get("configurable") or {}
+        config = {
+            **config,
+            "configurable": {k: v for k, v in configurable.items() if k != LATEST_READ},
+        }
 
 
-def _continuation(config: RunnableConfig) -> RunnableConfig:
-    """Return `config` for the run that continues a turn at its action.
-
-    It reads the checkpoint the stopped run wrote (not the turn's first read,
-    `db/checkpointer.py`), and is a root run of its own in a trace.
-    """
-    configurable = {k: v for k, v in (config.get("configurable") or {}).items() if k != LATEST_READ}
-    continued: RunnableConfig = {**config, "configurable": configurable}
-    continued.pop("run_id", None)
-    return continued
+@asynccontextmanager
+async def _root_run(config: RunnableConfig, graph_input: Any) -> AsyncIterator[RunnableConfig]:
+    """Open the turn's root run for the config's callbacks; yield the graph runs' config."""
+    if not config.get("callbacks"):
+        yield config
+        return
+    manager = get_async_callback_manager_for_config(config)
+    run = await manager.on_chain_start(
+        None,
+        graph_input if isinstance(graph_input, dict) else {"input": graph_input},
+        run_id=config.get("run_id"),
+        name=config.get("run_name") or "turn",
+    )
+    try:
+        yield patch_config(config, callbacks=run.get_child())
+    except BaseException as error:
+        await run.on_chain_error(error)
+        raise
+    await run.on_chain_end({})

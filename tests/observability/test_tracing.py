@@ -6,11 +6,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from api.observability.tracing import ROOT_RUN_NAME
+from db.migrations import apply_migrations
 from graph.prompts import PROMPT_VERSION
 from tests.conftest import auth, make_settings, running_app
+from tests.factories import make_customer, make_order
 from tests.observability.helpers import CARD, EMAIL, PII_MESSAGE, SECRET, chat, new_thread
 from tests.observability.langsmith_server import FakeLangSmith
 from tests.scripted_model import ScriptedChatModel, call, say
@@ -125,3 +128,42 @@ async def test_an_unreachable_endpoint_never_breaks_or_stalls_a_turn(
     assert [e.event for e in events][-2:] == ["message", "done"]
     assert events[-2].data["content"] == "How can I help you today?"
     assert elapsed < 5, f"the turn took {elapsed:.1f}s with tracing down"
+
+
+async def test_a_turn_with_an_action_is_one_trace(
+    database_url: str, shared_data_dir: Path, langsmith: FakeLangSmith
+) -> None:
+    # The turn is checkpointed before the refund runs: two runs of the graph
+    # (api/graph_runs.py), under the turn's one root run.
+    settings = make_settings(
+        database_url,
+        shared_data_dir,
+        LANGSMITH_TRACING="true",
+        LANGSMITH_ENDPOINT=langsmith.url,
+        LANGSMITH_API_KEY="lsv2_pt_" + "0" * 32,
+        LANGSMITH_PROJECT="switchboard-tests",
+    )
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await apply_migrations(conn)
+        customer = await make_customer(conn)
+        order = await make_order(conn, customer, prices=("300.00",))
+    model = ScriptedChatModel(
+        replies=[
+            call("transfer_to_billing"),
+            call("request_refund", order_id=order, amount=40, reason="arrived broken"),
+            say("Refunded."),
+        ]
+    )
+    async with running_app(settings, model) as client:
+        headers = auth(customer)
+        events = await chat(client, await new_thread(client, headers), "Refund 40", headers)
+
+    assert [e.event for e in events][-2:] == ["message", "done"]
+    runs = langsmith.runs()
+    [root] = [r for r in runs.values() if r.get("name") == ROOT_RUN_NAME]
+    trace = [r for r in runs.values() if str(r.get("trace_id")) == str(root["id"])]
+    graph_runs = [r for r in trace if str(r.get("parent_run_id")) == str(root["id"])]
+    assert len(graph_runs) == 2, [r["name"] for r in graph_runs]
+    names = {r["name"] for r in trace}
+    assert {"triage", "billing", "billing_tools", "request_refund"} <= names
+    assert len(trace) == len(runs), "every run of the turn is in its one trace"
