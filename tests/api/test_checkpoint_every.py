@@ -7,6 +7,7 @@ specified with real processes in `test_issue8_processes.py`.
 
 from __future__ import annotations
 
+import asyncio
 import psycopg
 import pytest
 from psycopg.rows import dict_row
@@ -136,3 +137,44 @@ async def test_a_model_that_keeps_acting_is_stopped_by_the_turns_step_limit(
     assert events[-1].event == "done"
     rounds = len([e for e in events if e.event == "tool" and e.data["status"] == "completed"])
     assert 10 <= rounds <= 15
+
+
+class _HangingModel(ScriptedChatModel):
+    """Hands off, then never answers: the turn runs into `SWITCHBOARD_TURN_TIMEOUT`."""
+
+    async def _astream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.replies:
+            async for chunk in super()._astream(*args, **kwargs):
+                yield chunk
+            return
+        await asyncio.sleep(3600)
+        yield  # pragma: no cover
+
+
+@pytest.mark.parametrize("every", ["turn", "step"])
+@pytest.mark.parametrize("failure", ["model_error", "timeout"])
+async def test_a_turn_that_fails_keeps_the_customers_message(
+    settings: Settings, every: str, failure: str
+) -> None:
+    settings = make_settings(
+        settings.database_url or "",
+        settings.data_dir,
+        SWITCHBOARD_CHECKPOINT_EVERY=every,
+        SWITCHBOARD_TURN_TIMEOUT=1,
+    )
+    customer, _ = await _customer_with_order(settings)
+    headers = auth(customer)
+    if failure == "timeout":
+        model: ScriptedChatModel = _HangingModel(replies=[call("transfer_to_billing")])
+    else:
+        model = ScriptedChatModel(replies=[call("transfer_to_billing")])  # then runs out
+    async with running_app(settings, model) as client:
+        thread_id = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+        events = parse_sse((await post_message(client, thread_id, "Where is it?", headers)).text)
+        messages = await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
+
+    code = "turn_timeout" if failure == "timeout" else "internal_error"
+    assert [e.data.get("code") for e in events if e.event == "error"] == [code]
+    assert [(m["role"], m["content"]) for m in messages.json()["messages"]] == [
+        ("user", "Where is it?")
+    ]
