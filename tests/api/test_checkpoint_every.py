@@ -8,6 +8,7 @@ specified with real processes in `test_issue8_processes.py`.
 from __future__ import annotations
 
 import asyncio
+
 import psycopg
 import pytest
 from psycopg.rows import dict_row
