@@ -3,7 +3,8 @@
 LangGraph's default (`durability="async"`) writes a checkpoint after every
 super-step, and every task's writes: a conversation's first turn wrote 4
 checkpoints and 3 sets of writes, each serialised in the CPU worker and sent
-to Postgres, about a quarter of a turn's CPU (`bench/turns.py`). A step that
+to Postgres (without them, a turn of `bench/turns.py` took a fifth to a third
+less CPU, the load server's about a tenth less: docs/performance.md). A step that
 only reads (the model, its inline lookups, a handoff) can run again after a
 crash without harm, so a turn needs its checkpoint at the end, and before a
 step with side effects: the action steps (`tools_node(agent)`, where refunds,

@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     """`turn`: a thread is checkpointed at the end of each turn and before each
     action (refund, return, approval request), which is what crash recovery needs;
     `step`: after every LangGraph step too, for inspecting each step's state, at
-    a quarter to two fifths more CPU per turn (`api/graph_runs.py`)."""
+    more CPU per turn and three times the storage (`api/graph_runs.py`; README,
+    Benchmarks)."""
 
     # --- Model -------------------------------------------------------------------
     model: str = Field("offline", alias="SWITCHBOARD_MODEL")
