@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from api.observability.tracing import ROOT_RUN_NAME
+from api.settings import Settings
 from db.migrations import apply_migrations
 from graph.prompts import PROMPT_VERSION
 from tests.conftest import auth, make_settings, running_app
@@ -28,17 +29,22 @@ def langsmith() -> Iterator[FakeLangSmith]:
     fake.stop()
 
 
-async def test_a_conversation_is_traced_with_metadata_and_nothing_sensitive_leaves(
-    database_url: str, shared_data_dir: Path, langsmith: FakeLangSmith
-) -> None:
-    settings = make_settings(
+def _traced(database_url: str, data_dir: Path, langsmith: FakeLangSmith) -> Settings:
+    """Settings that send traces to the loopback LangSmith."""
+    return make_settings(
         database_url,
-        shared_data_dir,
+        data_dir,
         LANGSMITH_TRACING="true",
         LANGSMITH_ENDPOINT=langsmith.url,
         LANGSMITH_API_KEY="lsv2_pt_" + "0" * 32,
         LANGSMITH_PROJECT="switchboard-tests",
     )
+
+
+async def test_a_conversation_is_traced_with_metadata_and_nothing_sensitive_leaves(
+    database_url: str, shared_data_dir: Path, langsmith: FakeLangSmith
+) -> None:
+    settings = _traced(database_url, shared_data_dir, langsmith)
     model = ScriptedChatModel(
         replies=[
             call("transfer_to_billing"),
@@ -135,14 +141,7 @@ async def test_a_turn_with_an_action_is_one_trace(
 ) -> None:
     # The turn is checkpointed before the refund runs: two runs of the graph
     # (api/graph_runs.py), under the turn's one root run.
-    settings = make_settings(
-        database_url,
-        shared_data_dir,
-        LANGSMITH_TRACING="true",
-        LANGSMITH_ENDPOINT=langsmith.url,
-        LANGSMITH_API_KEY="lsv2_pt_" + "0" * 32,
-        LANGSMITH_PROJECT="switchboard-tests",
-    )
+    settings = _traced(database_url, shared_data_dir, langsmith)
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await apply_migrations(conn)
         customer = await make_customer(conn)
