@@ -18,9 +18,13 @@ passes). Shortcuts skip work that cannot find anything:
 - the indirect-reference filter's regex, quadratic in the line's length, runs only
   on lines with an assignment sign and brackets;
 - the INI transformers run only on text that could parse as INI, and one line of
-  text is read as the eager one reads it without configparser (`eager_ini_lines`).
+  text is read as the eager one reads it without configparser (`eager_ini_lines`);
+- the allowlist filter's twelve regexes run only where the word "pragma" is;
+- filters and detectors are called with the arguments they take read off them once,
+  not on every call (detect-secrets' `call_function_with_arguments`).
 Measured: a sentence 0.05 ms (0.17 ms with a colon before `eager_ini_lines`, which
 takes 0.05 ms of that away), a JSON tool result 0.4 ms, against llm-guard's 3-5 ms a scan.
+The last two shortcuts took a sentence with a colon from 0.16 to 0.12 ms on a slower machine.
 `tests/guards/test_secrets.py` checks that both scanners flag the same messages
 and that ours never leaves more of a secret visible.
 """
@@ -28,6 +32,7 @@ and that ours never leaves more of a secret visible.
 from __future__ import annotations
 
 import configparser
+import inspect
 import io
 import re
 import threading
@@ -38,6 +43,7 @@ from typing import Any
 
 from detect_secrets.core.potential_secret import PotentialSecret
 from detect_secrets.core.scan import MAX_LINE_LENGTH, MIN_LINE_LENGTH
+from detect_secrets.filters.allowlist import is_line_allowlisted
 from detect_secrets.filters.heuristic import is_indirect_reference
 from detect_secrets.plugins.base import BasePlugin, RegexBasedDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
@@ -50,7 +56,7 @@ from detect_secrets.settings import (
 from detect_secrets.transformers import get_transformed_file, get_transformers
 from detect_secrets.transformers.config import _is_allowlist_nextline_secret_comment
 from detect_secrets.util.code_snippet import get_code_snippet
-from detect_secrets.util.inject import call_function_with_arguments
+from detect_secrets.util.inject import get_injectable_variables, make_function_self_aware
 from llm_guard.input_scanners.secrets import REDACT_ALL, Secrets
 
 # detect-secrets has filters that look at the file name; llm-guard's temporary file
@@ -115,6 +121,11 @@ def _literal_texts(op: Any, argument: Any) -> set[str] | None:
     """Return every text the element matches when it only matches literal texts, or None."""
     if op is sre_constants.LITERAL:
         return {chr(argument)}
+    if op is sre_constants.IN:
+        # `(?:r|s)` parses as the class `[rs]`: a class of literals is their alternation.
+        if not all(item_op is sre_constants.LITERAL for item_op, _ in argument):
+            return None
+        return {chr(code) for _, code in argument}
     if op is sre_constants.SUBPATTERN:
         _group, add_flags, del_flags, inner = argument
         if add_flags or del_flags:
@@ -209,6 +220,44 @@ def _is_indirect_reference(line: str) -> bool:
 
 # What detect-secrets' `call_function_with_arguments` reads off a filter.
 _is_indirect_reference.injectable_variables = {"line"}  # type: ignore[attr-defined]
+
+
+_ALLOWLIST_MARK = "pragma"
+"""Every allowlist comment detect-secrets honours holds this (`get_allowlist_regexes`)."""
+
+
+def _is_line_allowlisted(filename: str, line: str, context: Any) -> bool:
+    """detect-secrets' allowlist filter, without its twelve regexes where moot.
+
+    Its regexes (`# pragma: allowlist secret` in six comment styles, on the line or
+    as `nextline` on the previous one) all need the word "pragma".
+    """
+    if _ALLOWLIST_MARK not in line and _ALLOWLIST_MARK not in (context.previous_line or ""):
+        return False
+    return is_line_allowlisted(filename, line, context)
+
+
+_is_line_allowlisted.injectable_variables = {"filename", "line", "context"}  # type: ignore[attr-defined]
+_FASTER = {is_indirect_reference: _is_indirect_reference, is_line_allowlisted: _is_line_allowlisted}
+
+
+class _Injected:
+    """A detect-secrets function called as `call_function_with_arguments` calls it.
+
+    That function reads the callable's parameters (through `inspect`) on every call,
+    ~2 µs, nine calls a line; here they are read once.
+    """
+
+    def __init__(self, func: Any) -> None:
+        self.function = make_function_self_aware(func)
+        self.names = frozenset(self.function.injectable_variables)
+        self.bound: dict[str, Any] = {}
+        if inspect.ismethod(func) and not inspect.ismethod(self.function):
+            self.bound = {get_injectable_variables(func)[0]: func.__self__}
+
+    def __call__(self, **kwargs: Any) -> Any:
+        values = {key: value for key, value in kwargs.items() if key in self.names}
+        return self.function(**values, **self.bound)
 
 
 def _merged_spans(text: str, values: list[str | None]) -> list[tuple[int, int]]:
@@ -334,12 +383,15 @@ class InMemorySecrets(Secrets):
         # without detect-secrets' per-call argument injection, mostly without a regex.
         self._index = _DetectorIndex(self._plugins)
         self._line_filters = [
-            _is_indirect_reference if f is is_indirect_reference else f
-            for f in filters
-            if "line" in f.injectable_variables
+            _Injected(_FASTER.get(f, f)) for f in filters if "line" in f.injectable_variables
         ]
-        self._secret_filters = [f for f in filters if "secret" in f.injectable_variables]
-        self._context_filters = [f for f in filters if "context" in f.injectable_variables]
+        self._secret_filters = [
+            _Injected(_FASTER.get(f, f)) for f in filters if "secret" in f.injectable_variables
+        ]
+        self._context_filters = [
+            _Injected(_FASTER.get(f, f)) for f in filters if "context" in f.injectable_variables
+        ]
+        self._analyze_line = [_Injected(plugin.analyze_line) for plugin in self._plugins]
 
     def scan(self, prompt: str) -> tuple[str, bool, float]:
         """Scan like llm-guard: return (text with secrets replaced, is_valid, risk score).
@@ -395,8 +447,7 @@ class InMemorySecrets(Secrets):
                 if isinstance(plugin, PrivateKeyDetector):
                     secrets = self._private_keys(plugin, raw_lines, number, line, context)
                 else:
-                    secrets = call_function_with_arguments(
-                        plugin.analyze_line,
+                    secrets = self._analyze_line[position](
                         filename=_FILENAME,
                         line=line,
                         line_number=number,
@@ -443,11 +494,11 @@ class InMemorySecrets(Secrets):
         return plugin._get_updated_secrets(found_secrets=whole, file_content=text)
 
     @staticmethod
-    def _filtered(filters: list[Any], **kwargs: Any) -> bool:
+    def _filtered(filters: list[_Injected], **kwargs: Any) -> bool:
         """Apply detect-secrets' `_is_filtered_out`: a filter that does not fit is skipped."""
         for filter_fn in filters:
             try:
-                if call_function_with_arguments(filter_fn, **kwargs):
+                if filter_fn(**kwargs):
                     return True
             except TypeError:
                 continue

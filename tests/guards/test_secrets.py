@@ -40,6 +40,12 @@ NOT_SECRETS = [
     "ignore my last message, I meant order 1042",
     "",
 ]
+ALLOWLISTED = [
+    'api_key = "a8f5f167f44f4964e6c998dee827110c"  # pragma: allowlist secret',
+    '# pragma: allowlist nextline secret\napi_key = "a8f5f167f44f4964e6c998dee827110c"',
+    "token: xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx"
+    " <!-- pragma: whitelist secret -->",
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +53,7 @@ def scanners() -> tuple[Secrets, InMemorySecrets]:
     return Secrets(), InMemorySecrets()
 
 
-@pytest.mark.parametrize("text", SECRETS + NOT_SECRETS)
+@pytest.mark.parametrize("text", SECRETS + NOT_SECRETS + ALLOWLISTED)
 def test_flags_what_llm_guard_flags(scanners: tuple[Secrets, InMemorySecrets], text: str) -> None:
     upstream, ours = scanners
     assert ours.scan(text)[1:] == upstream.scan(text)[1:]
@@ -60,6 +66,13 @@ def test_flags_the_same_corpus_messages_as_llm_guard(
     upstream, ours = scanners
     texts = [r.text for r in load_corpus(HELDOUT_FILE)]
     assert [ours.scan(t)[1] for t in texts] == [upstream.scan(t)[1] for t in texts]
+
+
+@pytest.mark.parametrize("text", ALLOWLISTED)
+def test_a_secret_allowlisted_in_a_comment_is_not_flagged(text: str) -> None:
+    """detect-secrets' `pragma: allowlist secret` comments hold, on the line or the one before."""
+    assert InMemorySecrets().scan(text)[1]
+    assert not InMemorySecrets().scan(text.replace("pragma", "note"))[1]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +124,12 @@ def test_concurrent_scans_give_the_same_answers_as_sequential_ones() -> None:
         (r"(?:a|b?)x", None),  # the second branch may start with `x`
         (r"ab(c|d)?e", {"ab"}),
         (r"(?:a|)b", {"ab", "b"}),
-        (r"[ab]x", None),
+        (r"[ab]x", {"ax", "bx"}),  # a class of literals is their alternation
+        (r"(?:r|s)k_live_", {"rk_live_", "sk_live_"}),  # which parses as the class `[rs]`
+        (r"(?i)[AB]x", {"ax", "bx"}),
+        (r"[a-c]x", None),  # a range is no literal
+        (r"[^a]x", None),
+        (r"[\dM]x", None),
         (r"(?<=key)=\w+", None),
         (r"(?i)caf\u00e9", None),  # only ASCII prefixes
     ],
