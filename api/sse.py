@@ -15,9 +15,9 @@ T = TypeVar("T")
 
 
 def sse_response(
-    frames: AsyncIterator[dict], settings: Settings, shutdown: anyio.Event
+    frames: AsyncIterator[dict] | AsyncIterator[bytes], settings: Settings, shutdown: anyio.Event
 ) -> EventSourceResponse:
-    """Stream `frames` (`{"event", "data", "id"?}` dicts) as server-sent events.
+    """Stream `frames` (`{"event", "data", "id"?}` dicts, or encoded events) as server-sent events.
 
     Pings every `SWITCHBOARD_SSE_PING` seconds keep proxies from closing an idle
     stream; a client that blocks a write for `SWITCHBOARD_SSE_SEND_TIMEOUT` is

@@ -12,7 +12,7 @@ from functools import partial
 import anyio
 from fastapi import APIRouter, Request, status
 from langchain_core.messages import AIMessage, HumanMessage
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.approval_events import approval_stream
 from api.deps import CurrentCustomer, GraphDep, SettingsDep, ThreadStoreDep
@@ -277,12 +277,16 @@ def _public_message(message: object) -> MessagePublic | None:
     return None
 
 
-async def _drain(queue: asyncio.Queue[Event | None], shutdown: anyio.Event) -> AsyncIterator[Event]:
+async def _drain(
+    queue: asyncio.Queue[Event | None], shutdown: anyio.Event
+) -> AsyncIterator[list[Event]]:
     """Yield a turn's events up to `done`; on server shutdown, a farewell instead of silence.
 
-    One watcher per stream puts `None` in the queue when the server stops (racing
-    every event against the shutdown cost two tasks an event, ~70 a turn), so the
-    events already queued go out first.
+    Events are yielded in batches: all that are queued when the stream is ready to
+    send, so a burst (the guarded reply's segments, say) is one write, not one per
+    event; nothing waits for a batch to fill. One watcher per stream puts `None`
+    in the queue when the server stops (racing every event against the shutdown
+    cost two tasks an event, ~70 a turn), so the events already queued go out first.
     """
 
     async def watch() -> None:
@@ -291,47 +295,60 @@ async def _drain(queue: asyncio.Queue[Event | None], shutdown: anyio.Event) -> A
 
     watcher = asyncio.create_task(watch())
     try:
-        while (event := await queue.get()) is not None:
-            yield event
-            if isinstance(event, DoneEvent):
+        while True:
+            batch: list[Event] = []
+            item = await queue.get()
+            while item is not None:
+                batch.append(item)
+                if isinstance(item, DoneEvent):
+                    yield batch
+                    return
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if item is None:
+                farewell = ErrorEvent(
+                    code="server_restarting",
+                    message="The service is restarting. Your reply will be in the "
+                    "conversation when you reload.",
+                )
+                yield [*batch, farewell, DoneEvent()]
                 return
-        yield ErrorEvent(
-            code="server_restarting",
-            message=(
-                "The service is restarting. Your reply will be in the conversation when you reload."
-            ),
-        )
-        yield DoneEvent()
+            yield batch
     finally:
         watcher.cancel()
 
 
-async def _replay(events: list) -> AsyncIterator[Event]:
-    for event in events:
-        yield event
-    yield DoneEvent(replayed=True)
+async def _replay(events: list) -> AsyncIterator[list[Event]]:
+    yield [*events, DoneEvent(replayed=True)]
 
 
 def _sse(
-    events: Callable[[anyio.Event], AsyncIterator[Event]],
+    events: Callable[[anyio.Event], AsyncIterator[list[Event]]],
     settings: SettingsDep,
     observability: Observability,
 ) -> EventSourceResponse:
-    """Stream `events(shutdown)` as SSE; `shutdown` is set when the server stops."""
+    """Stream `events(shutdown)` as SSE, each batch in one write; `shutdown` is set on stop."""
     shutdown = anyio.Event()
     streams = observability.metrics.active_streams
 
-    async def frames() -> AsyncIterator[dict]:
+    async def frames() -> AsyncIterator[bytes]:
         sequence = 0
         streams.inc()
         try:
-            async for event in events(shutdown):
-                sequence += 1
-                yield {
-                    "event": event.event,
-                    "id": str(sequence),
-                    "data": json.dumps(event_payload(event)),
-                }
+            async for batch in events(shutdown):
+                chunk = []
+                for event in batch:
+                    sequence += 1
+                    chunk.append(
+                        ServerSentEvent(
+                            data=json.dumps(event_payload(event)),
+                            event=event.event,
+                            id=str(sequence),
+                            sep=EventSourceResponse.DEFAULT_SEPARATOR,
+                        ).encode()
+                    )
+                yield b"".join(chunk)
         finally:
             streams.dec()
 

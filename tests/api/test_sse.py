@@ -38,8 +38,8 @@ async def test_a_turn_stream_passes_events_then_says_farewell_on_shutdown() -> N
     # ...and the model is still working when the server stops.
 
     seen: list[Event] = []
-    async for event in _drain(queue, shutdown):
-        seen.append(event)
+    async for batch in _drain(queue, shutdown):
+        seen += batch
         if len(seen) == 1:
             shutdown.set()
 
@@ -58,7 +58,7 @@ async def test_events_already_queued_go_out_before_the_farewell() -> None:
     queue.put_nowait(TokenEvent(delta="Hello", agent="triage"))
     queue.put_nowait(TokenEvent(delta=" there", agent="triage"))
     shutdown.set()
-    seen = [await first] + [e async for e in stream]
+    seen = [e for batch in [await first] + [b async for b in stream] for e in batch]
     assert [type(e) for e in seen] == [TokenEvent, TokenEvent, ErrorEvent, DoneEvent]
 
 
@@ -66,4 +66,22 @@ async def test_a_turn_stream_that_ends_first_ends_without_farewell() -> None:
     queue: asyncio.Queue[Event | None] = asyncio.Queue()
     queue.put_nowait(DoneEvent())
     queue.put_nowait(TokenEvent(delta="after done", agent="triage"))
-    assert [e async for e in _drain(queue, anyio.Event())] == [DoneEvent()]
+    assert [b async for b in _drain(queue, anyio.Event())] == [[DoneEvent()]]
+
+
+async def test_events_queued_together_go_out_together_and_none_waits_for_company() -> None:
+    """A burst is one write; an event alone is sent at once, not held for a batch."""
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    stream = _drain(queue, anyio.Event())
+    hello, there = TokenEvent(delta="Hello", agent="triage"), TokenEvent(delta=" there", agent="x")
+    queue.put_nowait(hello)
+    queue.put_nowait(there)
+    assert await anext(stream) == [hello, there]
+
+    queue.put_nowait(hello)
+    assert await asyncio.wait_for(anext(stream), 1) == [hello]
+
+    queue.put_nowait(there)
+    queue.put_nowait(DoneEvent())
+    queue.put_nowait(hello)  # after done: never sent
+    assert [b async for b in stream] == [[there, DoneEvent()]]
