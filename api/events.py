@@ -116,6 +116,11 @@ def event_payload(event: _Event) -> dict:
     return event.model_dump(mode="json", by_alias=True)
 
 
+def event_json(event: _Event) -> str:
+    """Return the `data` of `event` as JSON text, serialised in one pass (pydantic-core)."""
+    return event.model_dump_json(by_alias=True)
+
+
 def event_from_payload(name: str, data: dict) -> _Event:
     """Rebuild an event from its name and `data` (used to replay a stored turn)."""
     return EVENT_TYPES[name].model_validate(data)

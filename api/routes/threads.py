@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +23,7 @@ from api.events import (
     GuardEvent,
     TokenEvent,
     event_from_payload,
+    event_json,
     event_payload,
 )
 from api.observability.logs import thread_id_var, trace_id_var
@@ -342,7 +342,7 @@ def _sse(
                     sequence += 1
                     chunk.append(
                         ServerSentEvent(
-                            data=json.dumps(event_payload(event)),
+                            data=event_json(event),
                             event=event.event,
                             id=str(sequence),
                             sep=EventSourceResponse.DEFAULT_SEPARATOR,
