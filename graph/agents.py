@@ -33,7 +33,8 @@ from graph.guarding import ReplyGuard, emit, make_tool_call_guard
 from graph.guards import Guards
 from graph.handoffs import handoff_target, handoff_update
 from graph.llm.errors import StreamInterruptedError
-from graph.llm.fallback import START_AT
+from graph.llm.fallback import START_AT, FallbackChatModel
+from graph.llm.observer import current_observer, model_label
 from graph.messages import text_of
 from graph.read_only import (
     MAX_INLINE_TOOL_ROUNDS,
@@ -107,6 +108,9 @@ def add_agent(
         awrap_tool_call=make_tool_call_guard(guards),
     )
     read_only = read_only_names(tools)
+    label = model_label(model)
+    # A fallback chain reports its members' failures itself (`model_event`).
+    reports_failures = isinstance(model, FallbackChatModel)
 
     async def call_model(
         state: SupportState, config: RunnableConfig, runtime: Runtime[SupportContext]
@@ -133,23 +137,36 @@ def add_agent(
         messages = fit_to_budget(
             [SystemMessage(system_prompt), *state["messages"]], context_max_tokens
         )
+        observer = current_observer()
+        prompt_chars = sum(len(text_of(m.content)) for m in messages) if observer else 0
         start_at, interrupted = 0, False
         while True:
             reply = ReplyGuard(guards, runtime.context or SupportContext(), state, name)
             # A model that cannot stream yields its reply as one AIMessage.
             chunks: list[AIMessageChunk | AIMessage] = []
             kwargs = {START_AT: start_at} if start_at else {}
+            if observer is not None:
+                observer.model_starting()  # raises once the turn spent its token budget
             try:
                 async for chunk in bound.astream(messages, config, **kwargs):
                     chunks.append(chunk)
                     await reply.feed(text_of(chunk.content))
             except StreamInterruptedError as broken:
+                if observer is not None:
+                    observer.model_finished(label, prompt_chars, None)
                 if not reply.released:
                     # Nobody saw the partial reply: discard it, go on down the chain.
                     start_at = broken.index + 1
                     continue
                 interrupted = True
                 await reply.feed(INTERRUPTED_NOTICE)
+            except Exception:
+                if observer is not None and not reports_failures:
+                    observer.model_finished(label, prompt_chars, None)
+                raise
+            else:
+                if observer is not None:
+                    observer.model_finished(label, prompt_chars, _merge(chunks))
             break
         full = _merge(chunks)
         gave_up = False

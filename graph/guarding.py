@@ -21,6 +21,7 @@ Guard trips reach the API as `custom` stream events: `{"kind": "guard", ...}`.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from langgraph.types import Command
 from graph.context import SupportContext
 from graph.guards import Guards, GuardTrip, OutputContext, Vault, restore
 from graph.guards.pii import parse_placeholder
+from graph.llm.observer import current_observer
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, SupportState
 from tools.knowledge import TOOL_NAME as KNOWLEDGE_TOOL_NAME
@@ -202,7 +204,10 @@ TURN_STARTS = ("guard_input", *AGENTS, END)
 
 
 def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]:
-    """Build the ToolNode wrapper: restore PII into arguments, scan results."""
+    """Build the ToolNode wrapper: restore PII into arguments, scan results, count the call.
+
+    Each call's outcome and duration go to the turn's observer (`graph/llm/observer.py`).
+    """
 
     async def guard_tool_call(
         request: ToolCallRequest,
@@ -214,7 +219,17 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
                 **{**request.tool_call, "args": restore(request.tool_call["args"], vault)}
             )
             request = request.override(tool_call=call)
-        result = await execute(request)
+        observer, started = current_observer(), time.monotonic()
+        try:
+            result = await execute(request)
+        except BaseException:
+            if observer is not None:
+                observer.tool_finished(request.tool_call["name"], "error", _since(started))
+            raise
+        if observer is not None:
+            failed = isinstance(result, ToolMessage) and result.status == "error"
+            outcome = "error" if failed else "ok"
+            observer.tool_finished(request.tool_call["name"], outcome, _since(started))
         if guards is None or not isinstance(result, ToolMessage):
             return result
         if not isinstance(result.content, str) or not result.content:
@@ -226,6 +241,10 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
         return result.model_copy(update={"content": verdict.text})
 
     return guard_tool_call
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started
 
 
 def texts_of_this_turn(messages: list[Any]) -> tuple[str, str]:

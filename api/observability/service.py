@@ -97,14 +97,15 @@ class TurnObserver:
         )
 
     def configure(self, config: RunnableConfig, *, agent: str) -> None:
-        """Add this turn's callbacks, root run id and name, metadata and tags to `config`."""
+        """Add the tracer (when tracing), root run id and name, metadata and tags to `config`.
+
+        The turn's telemetry is no callback: the graph reports to it (`observing`).
+        """
         settings = self.hub.settings
         self.agent = agent
         agent_var.set(agent)
-        callbacks: list[Any] = [self.telemetry]
         if self.hub.tracing is not None:
-            callbacks.append(self.hub.tracing.tracer())
-        config["callbacks"] = callbacks
+            config["callbacks"] = [self.hub.tracing.tracer()]
         config["run_id"] = self.run_id
         config["run_name"] = ROOT_RUN_NAME
         config["metadata"] = {

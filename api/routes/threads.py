@@ -34,6 +34,7 @@ from api.sse import sse_response
 from api.thread_store import ThreadStore, owner_identity
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
+from graph.llm.observer import report_calls_to
 from graph.messages import text_of
 from tools.audit import AuditLog
 
@@ -178,6 +179,8 @@ async def post_message(
         done: Event = DoneEvent()
         thread_id_var.set(thread_id)
         trace_id_var.set(str(observer.run_id))
+        # This task's model and tool calls, in the graph's tasks too, are counted.
+        report_calls_to(observer.telemetry)
         try:
             async for event in run_turn(
                 graph,

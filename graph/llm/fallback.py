@@ -32,6 +32,7 @@ from pydantic import Field
 
 from graph.llm.breaker import CircuitBreaker
 from graph.llm.errors import AllModelsFailedError, CircuitOpenError, StreamInterruptedError
+from graph.llm.observer import current_observer
 from graph.llm.retry import RetryPolicy, blames_provider
 
 logger = logging.getLogger(__name__)
@@ -113,25 +114,39 @@ class FallbackChatModel(BaseChatModel):
         )
         return fallback
 
-    # Events go through the caller's run config (the graph node's, from the
-    # context), so the API's telemetry counts them; outside any run nobody listens.
+    # Events go to the turn's observer (`graph/llm/observer.py`: the API's telemetry
+    # counts them) and through the caller's run config (the graph node's, from the
+    # context) to its callbacks (traces); outside any run nobody listens.
     def _event(self, name: str, data: dict[str, Any]) -> None:
+        if observer := current_observer():
+            observer.model_event(name, data)
         with contextlib.suppress(RuntimeError):
             dispatch_custom_event(name, data)
 
     async def _aevent(self, name: str, data: dict[str, Any]) -> None:
+        if observer := current_observer():
+            observer.model_event(name, data)
         with contextlib.suppress(RuntimeError):
             await adispatch_custom_event(name, data)
+
+    def _serving(self, index: int) -> None:
+        """Tell the turn's observer which member answers (its calls count under its name)."""
+        if observer := current_observer():
+            observer.model_served(self.names[index])
 
     def _fell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
         if fallback["to"] is not None:
             self._event(FALLBACK_EVENT, fallback)
+        elif observer := current_observer():
+            observer.model_event(FALLBACK_EVENT, fallback)  # the last one failed too
 
     async def _afell_back(self, index: int, error: Exception) -> None:
         fallback = self._failed(index, error)
         if fallback["to"] is not None:
             await self._aevent(FALLBACK_EVENT, fallback)
+        elif observer := current_observer():
+            observer.model_event(FALLBACK_EVENT, fallback)
 
     # --- breaker bookkeeping -----------------------------------------------------
 
@@ -224,6 +239,7 @@ class FallbackChatModel(BaseChatModel):
         self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
     ) -> BaseMessage:
         model = self._member(index)
+        self._serving(index)
         if self._breaker(index) is None:
             return await model.ainvoke(messages, stop=stop, **kwargs)
         attempt = 0
@@ -249,6 +265,7 @@ class FallbackChatModel(BaseChatModel):
         self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
     ) -> AsyncIterator[BaseMessage]:
         model = self._member(index)
+        self._serving(index)
         if self._breaker(index) is None:
             async for chunk in model.astream(messages, stop=stop, **kwargs):
                 yield chunk
@@ -341,6 +358,7 @@ class FallbackChatModel(BaseChatModel):
         self, index: int, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
     ) -> BaseMessage:
         model = self._member(index)
+        self._serving(index)
         if self._breaker(index) is None:
             return model.invoke(messages, stop=stop, **kwargs)
         attempt = 0
@@ -405,6 +423,7 @@ class FallbackChatModel(BaseChatModel):
                 continue
             if change:
                 self._event(BREAKER_EVENT, change)
+            self._serving(index)
             try:
                 for chunk in self._member(index).stream(messages, stop=stop, **kwargs):
                     started = True

@@ -26,6 +26,7 @@ from graph.context import SupportContext
 from graph.llm import build_chat_model
 from graph.llm.breaker import CircuitBreaker
 from graph.llm.fallback import BREAKER_EVENT, FallbackChatModel
+from graph.llm.observer import observing
 from graph.llm.retry import RetryPolicy, retry_after
 from tests.conftest import make_settings
 from tests.openai_server import OpenAIServer, Reply, openai_server
@@ -200,24 +201,25 @@ async def test_an_open_breaker_skips_the_provider_until_a_probe_closes_it(
     with openai_server(replies) as server:
         model = _model(server, tmp_path, SWITCHBOARD_MODEL_MAX_RETRIES=0)
         graph = build_graph(model).compile(checkpointer=InMemorySaver())
-        callbacks = [telemetry, recorder]
-        for n in range(3):  # three failed requests open the breaker
-            await _turn(graph, "hello there", f"t-fail-{n}", callbacks)
-        assert len(server.requests) == 3
-        gauge = metrics.circuit_breaker.labels(model="openai:test-model")
-        assert gauge._value.get() == 2  # open
+        callbacks = [recorder]
+        with observing(telemetry):
+            for n in range(3):  # three failed requests open the breaker
+                await _turn(graph, "hello there", f"t-fail-{n}", callbacks)
+            assert len(server.requests) == 3
+            gauge = metrics.circuit_breaker.labels(model="openai:test-model")
+            assert gauge._value.get() == 2  # open
 
-        result = await _turn(graph, "hello again", "t-open", callbacks)
-        assert len(server.requests) == 3  # nothing reached the provider
-        assert result["messages"][-1].content  # the offline model answered
+            result = await _turn(graph, "hello again", "t-open", callbacks)
+            assert len(server.requests) == 3  # nothing reached the provider
+            assert result["messages"][-1].content  # the offline model answered
 
-        await asyncio.sleep(0.7)  # SWITCHBOARD_BREAKER_OPEN_SECONDS
-        result = await _turn(graph, "hello", "t-probe", callbacks)
-        assert len(server.requests) == 4
-        assert result["messages"][-1].content == "Probe answered."
-        assert gauge._value.get() == 0  # closed
-        result = await _turn(graph, "hello", "t-closed", callbacks)
-        assert result["messages"][-1].content == "Normal again."
+            await asyncio.sleep(0.7)  # SWITCHBOARD_BREAKER_OPEN_SECONDS
+            result = await _turn(graph, "hello", "t-probe", callbacks)
+            assert len(server.requests) == 4
+            assert result["messages"][-1].content == "Probe answered."
+            assert gauge._value.get() == 0  # closed
+            result = await _turn(graph, "hello", "t-closed", callbacks)
+            assert result["messages"][-1].content == "Normal again."
     states = [data["state"] for name, data in recorder.events if name == BREAKER_EVENT]
     assert states == ["open", "half_open", "closed"]
     fallbacks = metrics.model_fallbacks.labels(from_model="openai:test-model", to_model="offline")
@@ -235,9 +237,10 @@ async def test_the_fallback_answer_is_marked_degraded_in_metrics_and_traces(
     recorder = Recorder()
     with openai_server([Reply(error=500)] * 3) as server:
         graph = build_graph(_model(server, tmp_path)).compile(checkpointer=InMemorySaver())
-        result = await _turn(
-            graph, "I was charged twice for order 1042", "t-degraded", [telemetry, recorder]
-        )
+        with observing(telemetry):
+            result = await _turn(
+                graph, "I was charged twice for order 1042", "t-degraded", [recorder]
+            )
     assert len(server.requests) == 3  # first try and two retries
     assert metrics.model_retries.labels(model="openai:test-model")._value.get() == 2
     answer = result["messages"][-1]
