@@ -164,11 +164,10 @@ def add_agent(
                 if observer is not None and not reports_failures:
                     observer.model_finished(label, prompt_chars, None)
                 raise
-            else:
-                if observer is not None:
-                    observer.model_finished(label, prompt_chars, _merge(chunks))
             break
         full = _merge(chunks)
+        if observer is not None and not interrupted:
+            observer.model_finished(label, prompt_chars, full)
         gave_up = False
         if full is not None and full.invalid_tool_calls and not interrupted:
             gave_up = _invalid_rounds(state["messages"]) >= MAX_INVALID_TOOL_ROUNDS

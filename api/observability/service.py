@@ -99,7 +99,7 @@ class TurnObserver:
     def configure(self, config: RunnableConfig, *, agent: str) -> None:
         """Add the tracer (when tracing), root run id and name, metadata and tags to `config`.
 
-        The turn's telemetry is no callback: the graph reports to it (`observing`).
+        The turn's telemetry is no callback: the graph reports to it (`graph/llm/observer.py`).
         """
         settings = self.hub.settings
         self.agent = agent
