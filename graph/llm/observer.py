@@ -59,10 +59,7 @@ def observing(observer: CallObserver | None) -> Iterator[None]:
     try:
         yield
     finally:
-        try:
-            _current.reset(token)
-        except ValueError:  # closed from another context (a generator finalised late)
-            _current.set(None)
+        _current.reset(token)
 
 
 _TYPE_NAMES = {"switchboard-offline": "offline"}
