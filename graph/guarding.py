@@ -219,17 +219,15 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
                 **{**request.tool_call, "args": restore(request.tool_call["args"], vault)}
             )
             request = request.override(tool_call=call)
-        observer, started = current_observer(), time.monotonic()
+        observer, started, outcome = current_observer(), time.monotonic(), "error"
         try:
             result = await execute(request)
-        except BaseException:
+            if not (isinstance(result, ToolMessage) and result.status == "error"):
+                outcome = "ok"
+        finally:
             if observer is not None:
-                observer.tool_finished(request.tool_call["name"], "error", _since(started))
-            raise
-        if observer is not None:
-            failed = isinstance(result, ToolMessage) and result.status == "error"
-            outcome = "error" if failed else "ok"
-            observer.tool_finished(request.tool_call["name"], outcome, _since(started))
+                seconds = time.monotonic() - started
+                observer.tool_finished(request.tool_call["name"], outcome, seconds)
         if guards is None or not isinstance(result, ToolMessage):
             return result
         if not isinstance(result.content, str) or not result.content:
@@ -241,10 +239,6 @@ def make_tool_call_guard(guards: Guards | None) -> Callable[..., Awaitable[Any]]
         return result.model_copy(update={"content": verdict.text})
 
     return guard_tool_call
-
-
-def _since(started: float) -> float:
-    return time.monotonic() - started
 
 
 def texts_of_this_turn(messages: list[Any]) -> tuple[str, str]:
