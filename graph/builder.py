@@ -20,6 +20,7 @@ from graph.guards import Guards
 from graph.handoffs import make_handoff_tool
 from graph.prompts import SYSTEM_PROMPTS
 from graph.state import AGENTS, AgentName, SupportState
+from graph.tool_introspection import remember_tool_introspection
 from graph.window import DEFAULT_CONTEXT_MAX_TOKENS
 
 Toolkit = Mapping[AgentName, Sequence[BaseTool]]
@@ -60,6 +61,7 @@ def build_graph(
 
     """
     toolkit = toolkit or {}
+    remember_tool_introspection()
     graph = StateGraph(SupportState, context_schema=SupportContext)
     graph.add_node(  # type: ignore[call-overload]  # langgraph's overloads miss (state, runtime) nodes
         "guard_input", make_input_guard_node(guards), destinations=INPUT_GUARD_DESTINATIONS
