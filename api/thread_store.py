@@ -24,20 +24,34 @@ class ThreadRecord:
 
 
 @dataclass(frozen=True)
+class CallerIdentity:
+    """The caller's own e-mails and order ids, which a reply may echo back.
+
+    Any other customer's e-mail or order id in a reply is masked (the output guard).
+    """
+
+    emails: tuple[str, ...] = ()
+    order_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class TurnClaim:
     """Outcome of asking to run a client message.
 
     `kind` is `new` (run it), `replay` (already completed: send `events` again),
-    `running` (the same message is being processed right now) or `busy`
-    (another message of this thread is running). `resume` is set on a `new`
-    claim that takes over this same message from a process that died mid-turn
-    (its lease expired): the turn continues from its last checkpoint.
+    `running` (the same message is being processed right now), `busy`
+    (another message of this thread is running) or `not_found` (no such thread
+    of the owner the claim named). `resume` is set on a `new` claim that takes
+    over this same message from a process that died mid-turn (its lease
+    expired): the turn continues from its last checkpoint. `identity` is the
+    owner's, when the claim named one.
     """
 
-    kind: Literal["new", "replay", "running", "busy"]
+    kind: Literal["new", "replay", "running", "busy", "not_found"]
     lease: str | None = None
     events: list[dict] | None = None
     resume: bool = False
+    identity: CallerIdentity = CallerIdentity()
 
 
 class ThreadStore:
@@ -74,7 +88,9 @@ class ThreadStore:
             row = await cursor.fetchone()
         return _thread(row) if row else None
 
-    async def claim_turn(self, thread_id: str, client_message_id: str) -> TurnClaim:
+    async def claim_turn(
+        self, thread_id: str, client_message_id: str, *, owner: str | None = None
+    ) -> TurnClaim:
         """Decide whether `client_message_id` may run now, atomically.
 
         The lease (a row update with an expiry) works across API processes; an
@@ -82,32 +98,21 @@ class ThreadStore:
         data-modifying CTE): it locks the message's turn row, takes the thread's
         lease unless that turn is completed or another lease is live, and marks the
         turn running, all or nothing, in one round trip instead of a transaction's
-        five.
+        five. With `owner`, the same round trip checks that the thread is theirs
+        (`not_found` when it is not, touching nothing) and reads their identity
+        for the output guard.
         """
+        try:
+            key = uuid.UUID(thread_id)
+        except ValueError:
+            return TurnClaim(kind="not_found")
         lease = uuid.uuid4()
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                "WITH prior AS ("
-                " SELECT status, events FROM switchboard.turns"
-                " WHERE thread_id = %(thread)s AND client_message_id = %(message)s FOR UPDATE),"
-                " leased AS ("
-                " UPDATE switchboard.threads SET turn_lease = %(lease)s,"
-                " turn_lease_expires_at = now() + make_interval(secs => %(seconds)s),"
-                " updated_at = now()"
-                " WHERE thread_id = %(thread)s"
-                " AND (turn_lease IS NULL OR turn_lease_expires_at < now())"
-                " AND NOT EXISTS (SELECT 1 FROM prior WHERE status = 'completed')"
-                " RETURNING thread_id),"
-                " started AS ("
-                " INSERT INTO switchboard.turns (thread_id, client_message_id, status)"
-                " SELECT thread_id, %(message)s, 'running' FROM leased"
-                " ON CONFLICT (thread_id, client_message_id)"
-                " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL)"
-                " SELECT (SELECT status FROM prior) AS status,"
-                " (SELECT events FROM prior WHERE status = 'completed') AS events,"
-                " EXISTS (SELECT 1 FROM leased) AS leased",
+                _CLAIM,
                 {
-                    "thread": thread_id,
+                    "thread": key,
+                    "customer": owner,
                     "message": client_message_id,
                     "lease": lease,
                     "seconds": self.lease_seconds,
@@ -115,12 +120,15 @@ class ThreadStore:
             )
             row = await cursor.fetchone()
         assert row is not None
+        if not row["owned"]:
+            return TurnClaim(kind="not_found")
+        identity = _identity(row)
         if row["status"] == "completed":
-            return TurnClaim(kind="replay", events=list(row["events"]))
+            return TurnClaim(kind="replay", events=list(row["events"]), identity=identity)
         crashed = row["status"] == "running"
         if not row["leased"]:
-            return TurnClaim(kind="running" if crashed else "busy")
-        return TurnClaim(kind="new", lease=str(lease), resume=crashed)
+            return TurnClaim(kind="running" if crashed else "busy", identity=identity)
+        return TurnClaim(kind="new", lease=str(lease), resume=crashed, identity=identity)
 
     async def finish_turn(
         self,
@@ -157,21 +165,39 @@ def _thread(row: dict) -> ThreadRecord:
     )
 
 
-@dataclass(frozen=True)
-class CallerIdentity:
-    """The caller's own e-mails and order ids, which a reply may echo back.
-
-    Any other customer's e-mail or order id in a reply is masked (the output guard).
-    """
-
-    emails: tuple[str, ...] = ()
-    order_ids: tuple[str, ...] = ()
-
-
 _IDENTITY = (
     " SELECT c.email, array_remove(array_agg(o.order_id::text), NULL) AS order_ids"
     " FROM store.customers c LEFT JOIN store.orders o USING (customer_id)"
     " WHERE c.customer_id = %(customer)s GROUP BY c.email"
+)
+
+# `%(customer)s` NULL (no owner given) matches any owner and reads no identity.
+_CLAIM = (
+    "WITH owned AS ("
+    " SELECT thread_id FROM switchboard.threads WHERE thread_id = %(thread)s"
+    " AND customer_id = COALESCE(%(customer)s::text, customer_id)),"
+    " caller AS (" + _IDENTITY + "),"
+    " prior AS ("
+    " SELECT status, events FROM switchboard.turns"
+    " WHERE thread_id = %(thread)s AND client_message_id = %(message)s"
+    " AND EXISTS (SELECT 1 FROM owned) FOR UPDATE),"
+    " leased AS ("
+    " UPDATE switchboard.threads SET turn_lease = %(lease)s,"
+    " turn_lease_expires_at = now() + make_interval(secs => %(seconds)s),"
+    " updated_at = now()"
+    " WHERE thread_id = (SELECT thread_id FROM owned)"
+    " AND (turn_lease IS NULL OR turn_lease_expires_at < now())"
+    " AND NOT EXISTS (SELECT 1 FROM prior WHERE status = 'completed')"
+    " RETURNING thread_id),"
+    " started AS ("
+    " INSERT INTO switchboard.turns (thread_id, client_message_id, status)"
+    " SELECT thread_id, %(message)s, 'running' FROM leased"
+    " ON CONFLICT (thread_id, client_message_id)"
+    " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL)"
+    " SELECT EXISTS (SELECT 1 FROM owned) AS owned, (SELECT status FROM prior) AS status,"
+    " (SELECT events FROM prior WHERE status = 'completed') AS events,"
+    " EXISTS (SELECT 1 FROM leased) AS leased, caller.email, caller.order_ids"
+    " FROM (VALUES (1)) AS one LEFT JOIN caller ON true"
 )
 
 
@@ -180,28 +206,6 @@ async def caller_identity(pool: Pool, customer_id: str) -> CallerIdentity:
     async with pool.connection() as conn:
         cursor = await conn.execute(_IDENTITY, {"customer": customer_id})
         return _identity(await cursor.fetchone())
-
-
-async def owner_identity(pool: Pool, thread_id: str, customer_id: str) -> CallerIdentity | None:
-    """Return the caller's identity if `thread_id` is theirs, else None: one round trip.
-
-    What a turn needs before it starts: the ownership check and the output guard's
-    identity, read together.
-    """
-    try:
-        key = uuid.UUID(thread_id)
-    except ValueError:
-        return None
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "WITH caller AS (" + _IDENTITY + ")"
-            " SELECT caller.email, caller.order_ids FROM switchboard.threads t"
-            " LEFT JOIN caller ON true"
-            " WHERE t.thread_id = %(thread)s AND t.customer_id = %(customer)s",
-            {"thread": key, "customer": customer_id},
-        )
-        row = await cursor.fetchone()
-    return None if row is None else _identity(row)
 
 
 def _identity(row: dict | None) -> CallerIdentity:

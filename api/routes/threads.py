@@ -31,7 +31,7 @@ from api.observability.service import Observability
 from api.observability.usage import seconds_until_utc_midnight
 from api.schemas import MessageCreate, MessagePublic, ThreadHistoryPublic, ThreadPublic
 from api.sse import sse_response
-from api.thread_store import ThreadStore, owner_identity
+from api.thread_store import ThreadStore
 from api.turns import pending_approvals, run_turn, thread_config
 from graph.context import SupportContext
 from graph.llm.observer import report_calls_to
@@ -140,13 +140,13 @@ async def post_message(
             f"The message is {len(content)} characters long; the limit is "
             f"{settings.max_message_chars}. Shorten it or split it in two."
         )
-    identity = await owner_identity(request.app.state.pool, thread_id, user.subject)
-    if identity is None:
-        raise NotFound(f"Thread {thread_id!r} not found.")
     await request.app.state.rate_limiter.check_customer(user.subject)
     observability: Observability = request.app.state.observability
     await _within_daily_budget(observability, settings, user.subject)
-    claim = await threads.claim_turn(thread_id, body.client_message_id)
+    # The ownership check, the caller's identity and the claim: one round trip.
+    claim = await threads.claim_turn(thread_id, body.client_message_id, owner=user.subject)
+    if claim.kind == "not_found":
+        raise NotFound(f"Thread {thread_id!r} not found.")
     if claim.kind == "running":
         raise Conflict(
             "This message is already being answered; wait for the reply.",
@@ -167,8 +167,8 @@ async def post_message(
         thread_id=thread_id,
         role=user.role,
         request_id=getattr(request.state, "request_id", None) or str(uuid.uuid4()),
-        caller_emails=identity.emails,
-        caller_order_ids=identity.order_ids,
+        caller_emails=claim.identity.emails,
+        caller_order_ids=claim.identity.order_ids,
     )
 
     observer = observability.observe_turn(context, client_message_id=body.client_message_id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from psycopg_pool import AsyncConnectionPool
 
-from api.thread_store import CallerIdentity, ThreadStore, caller_identity, owner_identity
+from api.thread_store import CallerIdentity, ThreadStore, TurnClaim, caller_identity
 from tests.factories import make_customer, make_order
 
 
@@ -81,28 +82,61 @@ async def test_of_concurrent_claims_exactly_one_runs(pool: AsyncConnectionPool) 
     assert {c.kind for c in claims} <= {"new", "running", "busy"}
 
 
-async def test_a_turn_reads_ownership_and_the_callers_identity_together(
+async def test_a_turn_reads_ownership_and_the_callers_identity_with_its_claim(
     pool: AsyncConnectionPool,
 ) -> None:
     async with pool.connection() as conn:
         customer = await make_customer(conn)
         orders = {str(await make_order(conn, customer)) for _ in range(2)}
-        stranger = await make_customer(conn)
     store = ThreadStore(pool, lease_seconds=60)
     thread = (await store.create(customer)).thread_id
 
-    identity = await owner_identity(pool, thread, customer)
-    assert identity is not None
-    assert identity.emails == (f"{customer}@example.com",)
-    assert set(identity.order_ids) == orders
-    assert identity == await caller_identity(pool, customer)
+    claim = await store.claim_turn(thread, "m-1", owner=customer)
 
-    assert await owner_identity(pool, thread, stranger) is None
-    assert await owner_identity(pool, "not-a-uuid", customer) is None
+    assert claim.kind == "new"
+    assert claim.identity.emails == (f"{customer}@example.com",)
+    assert set(claim.identity.order_ids) == orders
+    assert claim.identity == await caller_identity(pool, customer)
+    busy = await store.claim_turn(thread, "m-2", owner=customer)
+    assert busy.kind == "busy" and busy.identity == claim.identity
+
+
+async def test_a_claim_on_someone_elses_thread_is_not_found_and_touches_nothing(
+    pool: AsyncConnectionPool,
+) -> None:
+    async with pool.connection() as conn:
+        customer = await make_customer(conn)
+        stranger = await make_customer(conn)
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = (await store.create(customer)).thread_id
+    first = await store.claim_turn(thread, "m-1", owner=customer)
+    await store.finish_turn(
+        thread, "m-1", first.lease or "", status="completed", events=[{"event": "done"}]
+    )
+
+    for message in ("m-1", "m-2"):  # a finished message's events are not replayed either
+        refused = await store.claim_turn(thread, message, owner=stranger)
+        assert refused == TurnClaim(kind="not_found")
+    assert (await store.claim_turn("not-a-uuid", "m-1", owner=customer)).kind == "not_found"
+    assert (await store.claim_turn(str(uuid.uuid4()), "m-1", owner=customer)).kind == "not_found"
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT client_message_id, status FROM switchboard.turns WHERE thread_id = %s"
+            " ORDER BY client_message_id",
+            (thread,),
+        )
+        assert await cursor.fetchall() == [{"client_message_id": "m-1", "status": "completed"}]
+        cursor = await conn.execute(
+            "SELECT turn_lease FROM switchboard.threads WHERE thread_id = %s", (thread,)
+        )
+        assert await cursor.fetchone() == {"turn_lease": None}
+    assert (await store.claim_turn(thread, "m-2", owner=customer)).kind == "new"
 
 
 async def test_a_caller_without_a_store_record_owns_threads_with_an_empty_identity(
     pool: AsyncConnectionPool,
 ) -> None:
-    thread = await ThreadStore(pool, lease_seconds=60).create("sso-only-customer")
-    assert await owner_identity(pool, thread.thread_id, "sso-only-customer") == CallerIdentity()
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = await store.create("sso-only-customer")
+    claim = await store.claim_turn(thread.thread_id, "m-1", owner="sso-only-customer")
+    assert claim.kind == "new" and claim.identity == CallerIdentity()
