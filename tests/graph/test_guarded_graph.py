@@ -216,3 +216,18 @@ def test_verdicts_are_not_printed_by_llm_guard_once_the_guards_are_loaded(
 
     assert not ok, "the reply is flagged as a refusal"
     assert capfd.readouterr().out == ""
+
+
+async def test_the_models_raw_reply_never_reaches_langgraphs_messages_stream(
+    guards: Guards,
+) -> None:
+    model = ScriptedChatModel(replies=[say("Your card 4111 1111 1111 1111 is on file.")])
+    graph = build_graph(model, guards=guards).compile(checkpointer=InMemorySaver())
+    context = SupportContext(customer_id="cust-001", thread_id="t", user_message="Which card?")
+
+    state, reported = await _stream(graph, {}, context, "messages")
+
+    assert model.seen, "the model answered"
+    assert "4111 1111 1111 1111" not in str(state["messages"][-1].content)
+    streamed = "".join(str(message.content) for message, _metadata in reported)
+    assert "4111" not in streamed
