@@ -28,6 +28,8 @@ class PromptLeakDetector:
             words = _words(prompt)
             for i in range(len(words) - shingle + 1):
                 self._shingles.add(tuple(words[i : i + shingle]))
+        # A shingle is only looked up at a word that starts one (most do not).
+        self._first_words = {words[0] for words in self._shingles}
 
     @staticmethod
     @lru_cache(maxsize=32)
@@ -41,9 +43,16 @@ class PromptLeakDetector:
             return 0
         words = _words(text)
         covered = [False] * len(words)
+        found = False
         for i in range(len(words) - self.shingle + 1):
-            if tuple(words[i : i + self.shingle]) in self._shingles:
+            if (
+                words[i] in self._first_words
+                and tuple(words[i : i + self.shingle]) in self._shingles
+            ):
                 covered[i : i + self.shingle] = [True] * self.shingle
+                found = True
+        if not found:
+            return 0
         longest = run = 0
         for flag in covered:
             run = run + 1 if flag else 0
