@@ -37,13 +37,20 @@ def _spin(stop: threading.Event) -> None:
             total += i * i
 
 
+SPINNER_NAME = "gil-convoy-spinner"
+"""The busy threads' name prefix (the test checks none outlives its measurement)."""
+
+
 async def round_trip_ms(url: str, queries: int, busy_threads: int) -> float:
     """Return the mean ms of one `SELECT 1` while `busy_threads` threads spin."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         for _ in range(50):  # warm the connection up
             await conn.execute("SELECT 1")
         stop = threading.Event()
-        spinners = [threading.Thread(target=_spin, args=(stop,)) for _ in range(busy_threads)]
+        spinners = [
+            threading.Thread(target=_spin, args=(stop,), name=f"{SPINNER_NAME}-{n}")
+            for n in range(busy_threads)
+        ]
         for spinner in spinners:
             spinner.start()
         try:
