@@ -278,7 +278,7 @@ async def _open_loop(rate: float, seconds: float, fire) -> list[float]:
     return list(await asyncio.gather(*tasks))
 
 
-CAPACITY_RATES = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 80.0, 120.0]
+CAPACITY_RATES = [float(r) for r in (2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 120)]
 """Offered turns/s of the capacity steps, until one breaks the overhead limit."""
 
 
