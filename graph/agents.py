@@ -260,8 +260,10 @@ def _unbound(runnable: Runnable) -> tuple[Runnable, dict[str, Any]]:
     """Split what `bind_tools` returned into the model and the arguments it binds.
 
     `RunnableBinding.astream` merges its own config into the call's on every call
-    (a node's config is large: ~1 % of a benchmark turn); a binding that only
-    carries arguments is called as its model with them instead.
+    (a node's config is large) and adds a generator layer per chunk: with the
+    system prompt's message built once, 1.5 % of a benchmark turn's CPU
+    (docs/performance.md). A binding that only carries arguments is called as
+    its model with them instead.
     """
     if (
         isinstance(runnable, RunnableBinding)
