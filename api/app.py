@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from api.approval_events import ApprovalEvents
 from api.approval_flow import ApprovalFlow
 from api.errors import install_error_handlers
-from api.heap import freeze_startup_heap
+from api.heap import freeze_startup_heap, young_collection_threshold
 from api.limits import AbuseLimitMiddleware, RateLimiter
 from api.observability.metrics_server import serve_metrics
 from api.observability.middleware import ObservabilityMiddleware
@@ -110,7 +110,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metrics_server = await serve_metrics(observability, settings)
         freeze_startup_heap()
         # Start-up loaded in parallel on asyncio's default threads; serving uses few.
-        with cpu_workers(asyncio.get_running_loop(), settings.worker_threads):
+        with (
+            cpu_workers(asyncio.get_running_loop(), settings.worker_threads),
+            young_collection_threshold(settings.gc_young_threshold),
+        ):
             logger.info("Switchboard ready (model=%s)", settings.model)
             yield
             sweeper.cancel()

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     """Threads running CPU work beside the event loop (guards, embeddings, checkpoint
     serialisation). More contend with the loop for Python's GIL and slow every
     database round trip: see `api/worker_threads.py`."""
+    gc_young_threshold: int = Field(10_000, alias="SWITCHBOARD_GC_YOUNG_THRESHOLD", ge=1)
+    """Allocations between the garbage collector's young passes once serving (CPython's
+    default: 700). Each pass walks every turn in flight again: fewer passes cost
+    less CPU under load, and each pauses the event loop longer (see `api/heap.py`)."""
 
     # --- Database ----------------------------------------------------------------
     database_url: str | None = Field(None, alias="DATABASE_URL")
