@@ -25,6 +25,8 @@ _CONFUSABLES = str.maketrans(
 
 def hidden_tag_text(text: str) -> str:
     """Return the ASCII text hidden in Unicode tag characters ('' when none)."""
+    if text.isascii():  # tag characters are not ASCII; most text is, and this check is C-fast
+        return ""
     return "".join(chr(ord(c) - _TAG_BASE) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
 
 
