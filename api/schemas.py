@@ -19,6 +19,14 @@ class MessageCreate(BaseModel):
         max_length=128,
         description="Client-generated id; retrying with the same id never runs the turn twice.",
     )
+    create_thread: bool = Field(
+        default=False,
+        description=(
+            "Create the thread if its id is new: the client picks a random UUID (lowercase,"
+            " with dashes) and sends the conversation's first message without a"
+            " `POST /v1/threads` first. An id another customer holds is 404."
+        ),
+    )
 
 
 class ThreadPublic(BaseModel):

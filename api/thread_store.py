@@ -43,14 +43,16 @@ class TurnClaim:
     (another message of this thread is running) or `not_found` (no such thread
     of the owner the claim named). `resume` is set on a `new` claim that takes
     over this same message from a process that died mid-turn (its lease
-    expired): the turn continues from its last checkpoint. `identity` is the
-    owner's, when the claim named one.
+    expired): the turn continues from its last checkpoint. `created` is set when
+    the claim created the thread (`create=True`). `identity` is the owner's,
+    when the claim named one.
     """
 
     kind: Literal["new", "replay", "running", "busy", "not_found"]
     lease: str | None = None
     events: list[dict] | None = None
     resume: bool = False
+    created: bool = False
     identity: CallerIdentity = CallerIdentity()
 
 
@@ -89,7 +91,12 @@ class ThreadStore:
         return _thread(row) if row else None
 
     async def claim_turn(
-        self, thread_id: str, client_message_id: str, *, owner: str | None = None
+        self,
+        thread_id: str,
+        client_message_id: str,
+        *,
+        owner: str | None = None,
+        create: bool = False,
     ) -> TurnClaim:
         """Decide whether `client_message_id` may run now, atomically.
 
@@ -101,11 +108,42 @@ class ThreadStore:
         five. With `owner`, the same round trip checks that the thread is theirs
         (`not_found` when it is not, touching nothing) and reads their identity
         for the output guard.
+
+        With `create` (and an `owner`), a thread id nobody has yet becomes the
+        owner's new thread, created holding the lease, in the same statement: a
+        conversation's first message needs no request of its own to create it.
+        An id someone else holds is `not_found`, as without `create`.
         """
+        if create and owner is None:
+            raise ValueError("creating a thread needs its owner")
         try:
             key = uuid.UUID(thread_id)
         except ValueError:
             return TurnClaim(kind="not_found")
+        row, lease = await self._claim(key, client_message_id, owner, create)
+        if create and not row["owned"]:
+            # Another request created this id between our snapshot and our insert
+            # (the same first message retried, say): claim it as it now stands.
+            row, lease = await self._claim(key, client_message_id, owner, False)
+        if not row["owned"]:
+            return TurnClaim(kind="not_found")
+        identity = _identity(row)
+        if row["status"] == "completed":
+            return TurnClaim(kind="replay", events=list(row["events"]), identity=identity)
+        crashed = row["status"] == "running"
+        if not row["leased"]:
+            return TurnClaim(kind="running" if crashed else "busy", identity=identity)
+        return TurnClaim(
+            kind="new",
+            lease=str(lease),
+            resume=crashed,
+            created=bool(row["created"]),
+            identity=identity,
+        )
+
+    async def _claim(
+        self, key: uuid.UUID, client_message_id: str, owner: str | None, create: bool
+    ) -> tuple[dict, uuid.UUID]:
         lease = uuid.uuid4()
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
@@ -116,19 +154,12 @@ class ThreadStore:
                     "message": client_message_id,
                     "lease": lease,
                     "seconds": self.lease_seconds,
+                    "create": create,
                 },
             )
             row = await cursor.fetchone()
         assert row is not None
-        if not row["owned"]:
-            return TurnClaim(kind="not_found")
-        identity = _identity(row)
-        if row["status"] == "completed":
-            return TurnClaim(kind="replay", events=list(row["events"]), identity=identity)
-        crashed = row["status"] == "running"
-        if not row["leased"]:
-            return TurnClaim(kind="running" if crashed else "busy", identity=identity)
-        return TurnClaim(kind="new", lease=str(lease), resume=crashed, identity=identity)
+        return row, lease
 
     async def finish_turn(
         self,
@@ -172,10 +203,20 @@ _IDENTITY = (
 )
 
 # `%(customer)s` NULL (no owner given) matches any owner and reads no identity.
+# `created` inserts the thread, lease held, when `%(create)s` and the id is free:
+# the statement's other parts cannot see that row (one snapshot), so `started`
+# takes the turn on `leased` or `created`, whichever returned the thread.
 _CLAIM = (
     "WITH owned AS ("
     " SELECT thread_id FROM switchboard.threads WHERE thread_id = %(thread)s"
     " AND customer_id = COALESCE(%(customer)s::text, customer_id)),"
+    " created AS ("
+    " INSERT INTO switchboard.threads"
+    " (thread_id, customer_id, turn_lease, turn_lease_expires_at)"
+    " SELECT %(thread)s, %(customer)s, %(lease)s, now() + make_interval(secs => %(seconds)s)"
+    " WHERE %(create)s"
+    " AND NOT EXISTS (SELECT 1 FROM switchboard.threads WHERE thread_id = %(thread)s)"
+    " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id),"
     " caller AS (" + _IDENTITY + "),"
     " prior AS ("
     " SELECT status, events FROM switchboard.turns"
@@ -191,12 +232,15 @@ _CLAIM = (
     " RETURNING thread_id),"
     " started AS ("
     " INSERT INTO switchboard.turns (thread_id, client_message_id, status)"
-    " SELECT thread_id, %(message)s, 'running' FROM leased"
+    " SELECT thread_id, %(message)s, 'running'"
+    " FROM (SELECT thread_id FROM leased UNION ALL SELECT thread_id FROM created) AS taken"
     " ON CONFLICT (thread_id, client_message_id)"
     " DO UPDATE SET status = 'running', events = '[]'::jsonb, completed_at = NULL)"
-    " SELECT EXISTS (SELECT 1 FROM owned) AS owned, (SELECT status FROM prior) AS status,"
+    " SELECT EXISTS (SELECT 1 FROM owned UNION ALL SELECT 1 FROM created) AS owned,"
+    " (SELECT status FROM prior) AS status,"
     " (SELECT events FROM prior WHERE status = 'completed') AS events,"
-    " EXISTS (SELECT 1 FROM leased) AS leased, caller.email, caller.order_ids"
+    " EXISTS (SELECT 1 FROM leased UNION ALL SELECT 1 FROM created) AS leased,"
+    " EXISTS (SELECT 1 FROM created) AS created, caller.email, caller.order_ids"
     " FROM (VALUES (1)) AS one LEFT JOIN caller ON true"
 )
 

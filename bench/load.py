@@ -139,10 +139,18 @@ def _headers(customer: str) -> dict[str, str]:
 
 
 async def one_turn(
-    client: httpx.AsyncClient, headers: dict, thread: str, text: str, latency_ms: float
+    client: httpx.AsyncClient,
+    headers: dict,
+    thread: str,
+    text: str,
+    latency_ms: float,
+    *,
+    create: bool = False,
 ) -> dict:
     """Send one message; return wall time, overhead before the first token, the reply,
     and whether the input guard blocked the message (then it is, rightly, not stored).
+
+    With `create`, the message creates its thread, as the widget's first one does.
 
     The overhead is the time to the first token minus the model calls made before
     it, counted from the stream: each handoff and each tool call started was one
@@ -160,7 +168,7 @@ async def one_turn(
         "POST",
         f"/v1/threads/{thread}/messages",
         headers=headers,
-        json={"content": text, "client_message_id": str(uuid.uuid4())},
+        json={"content": text, "client_message_id": str(uuid.uuid4()), "create_thread": create},
     ) as response:
         response.raise_for_status()
         async for line in response.aiter_lines():
@@ -211,12 +219,12 @@ async def conversations(
 
         async def converse(i: int) -> None:
             headers = _headers(f"cust-{1 + i % 60:03d}")
-            thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+            thread = str(uuid.uuid4())  # the first message creates it, as in the widget
             sent = []
             await asyncio.sleep(random.uniform(0, think[1]))  # spread the starts
             for t in range(turns):
                 text = f"conversation {i} turn {t}: I was charged twice"
-                result = await one_turn(client, headers, thread, text, latency_ms)
+                result = await one_turn(client, headers, thread, text, latency_ms, create=t == 0)
                 results.append(result)
                 if result["blocked"]:
                     # The input guard refused it: the history holds a placeholder
@@ -297,10 +305,10 @@ async def capacity(
 
         async def fire() -> float:
             headers = _headers(f"cust-{1 + next(counter) % 60:03d}")
-            thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
-            return (await one_turn(client, headers, thread, "I was charged twice", latency_ms))[
-                "overhead_ms"
-            ]
+            turn = await one_turn(
+                client, headers, str(uuid.uuid4()), "I was charged twice", latency_ms, create=True
+            )
+            return turn["overhead_ms"]
 
         for rate in rates:
             start = time.perf_counter()

@@ -41,15 +41,18 @@ async def post_message(
     headers: dict[str, str],
     *,
     client_message_id: str | None = None,
+    create_thread: bool = False,
 ) -> httpx.Response:
-    """POST a chat message and return the complete response."""
+    """POST a chat message and return the complete response.
+
+    With `create_thread`, the message creates the thread when its id is new.
+    """
     import uuid
 
-    return await client.post(
-        f"/v1/threads/{thread_id}/messages",
-        json={"content": content, "client_message_id": client_message_id or str(uuid.uuid4())},
-        headers=headers,
-    )
+    body: dict = {"content": content, "client_message_id": client_message_id or str(uuid.uuid4())}
+    if create_thread:
+        body["create_thread"] = True
+    return await client.post(f"/v1/threads/{thread_id}/messages", json=body, headers=headers)
 
 
 def names(events: list[SseEvent]) -> list[str]:

@@ -50,6 +50,25 @@ class InvalidMessage(ApiError):
     code = "invalid_message"
 
 
+class InvalidThreadId(ApiError):
+    """A thread to create was not named by a canonical UUID; nothing was stored."""
+
+    status_code = 422
+    code = "invalid_thread_id"
+
+
+def _canonical_uuid(text: str) -> bool:
+    """Whether `text` is a UUID as the API writes one (lowercase, with dashes).
+
+    A thread's id keys its checkpoints as written, so a new one must be written
+    the one way every later request writes it.
+    """
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ThreadPublic)
 async def create_thread(
     request: Request, user: CurrentCustomer, threads: ThreadStoreDep
@@ -140,11 +159,24 @@ async def post_message(
             f"The message is {len(content)} characters long; the limit is "
             f"{settings.max_message_chars}. Shorten it or split it in two."
         )
+    if body.create_thread and not _canonical_uuid(thread_id):
+        raise InvalidThreadId(
+            f"A new thread's id must be a random UUID written in lowercase with dashes, "
+            f"like {uuid.uuid4()}; got {thread_id!r}."
+        )
     await request.app.state.rate_limiter.check_customer(user.subject)
     observability: Observability = request.app.state.observability
     await _within_daily_budget(observability, settings, user.subject)
-    # The ownership check, the caller's identity and the claim: one round trip.
-    claim = await threads.claim_turn(thread_id, body.client_message_id, owner=user.subject)
+    # The ownership check, the caller's identity and the claim (creating the thread
+    # when asked): one round trip.
+    claim = await threads.claim_turn(
+        thread_id, body.client_message_id, owner=user.subject, create=body.create_thread
+    )
+    if claim.kind == "not_found" and body.create_thread:
+        raise NotFound(
+            f"Thread {thread_id!r} belongs to someone else: start the conversation with "
+            "a new random id."
+        )
     if claim.kind == "not_found":
         raise NotFound(f"Thread {thread_id!r} not found.")
     if claim.kind == "running":

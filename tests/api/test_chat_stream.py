@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import pytest
 
 from api.settings import Settings
@@ -187,3 +190,72 @@ async def test_lookups_stream_as_they_run_each_once_before_the_answer(settings: 
         ("tool", "list_invoices"),
     ]
     assert history["messages"][-1]["content"] == "Both charges are on one invoice."
+
+
+async def test_a_first_message_can_create_its_thread_in_the_same_request(
+    settings: Settings,
+) -> None:
+    model = ScriptedChatModel(replies=[say("Hello!"), say("Still here.")])
+    thread_id = str(uuid.uuid4())
+    async with running_app(settings, model) as client:
+        headers = auth("cust-new")
+        first = await post_message(client, thread_id, "hi", headers, create_thread=True)
+        second = await post_message(client, thread_id, "are you there?", headers)
+        history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)).json()
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert names(parse_sse(first.text)) == ["token", "message", "done"]
+    assert [m["content"] for m in history["messages"]] == [
+        "hi",
+        "Hello!",
+        "are you there?",
+        "Still here.",
+    ]
+
+
+async def test_creating_a_thread_with_another_customers_id_is_not_found(
+    settings: Settings,
+) -> None:
+    model = ScriptedChatModel(replies=[say("Hello!")])
+    async with running_app(settings, model) as client:
+        owner = auth("cust-owner")
+        thread_id = await _thread(client, owner)
+        await post_message(client, thread_id, "hi", owner)
+        stranger = auth("cust-x")
+        taken = await post_message(client, thread_id, "mine now", stranger, create_thread=True)
+        history = (await client.get(f"/v1/threads/{thread_id}/messages", headers=owner)).json()
+
+    assert taken.status_code == 404
+    assert taken.json()["error"]["code"] == "not_found"
+    assert "new random id" in taken.json()["error"]["message"]
+    assert [m["content"] for m in history["messages"]] == ["hi", "Hello!"]
+
+
+@pytest.mark.parametrize("written", [str.upper, lambda canonical: canonical.replace("-", "")])
+async def test_a_thread_to_create_must_be_named_by_a_lowercase_uuid(
+    settings: Settings, written: Callable[[str], str]
+) -> None:
+    canonical = str(uuid.uuid4())
+    async with running_app(settings, ScriptedChatModel(replies=[say("Hello!")])) as client:
+        headers = auth("cust-5")
+        response = await post_message(client, written(canonical), "hi", headers, create_thread=True)
+        not_a_uuid = await post_message(client, "my-chat", "hi", headers, create_thread=True)
+        read = await client.get(f"/v1/threads/{canonical}/messages", headers=headers)
+
+    assert read.status_code == 404  # nothing was created
+    assert not_a_uuid.status_code == 422
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_thread_id"
+    assert "lowercase with dashes" in error["message"]
+
+
+async def test_an_invalid_first_message_creates_no_thread(settings: Settings) -> None:
+    thread_id = str(uuid.uuid4())
+    async with running_app(settings, ScriptedChatModel(replies=[say("Hello!")])) as client:
+        headers = auth("cust-6")
+        empty = await post_message(client, thread_id, "   ", headers, create_thread=True)
+        read = await client.get(f"/v1/threads/{thread_id}/messages", headers=headers)
+
+    assert empty.status_code == 422 and empty.json()["error"]["code"] == "invalid_message"
+    assert read.status_code == 404

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from api.thread_store import CallerIdentity, ThreadStore, TurnClaim, caller_identity
@@ -140,3 +141,83 @@ async def test_a_caller_without_a_store_record_owns_threads_with_an_empty_identi
     thread = await store.create("sso-only-customer")
     claim = await store.claim_turn(thread.thread_id, "m-1", owner="sso-only-customer")
     assert claim.kind == "new" and claim.identity == CallerIdentity()
+
+
+async def test_a_first_message_creates_its_thread_holding_the_lease(
+    pool: AsyncConnectionPool,
+) -> None:
+    async with pool.connection() as conn:
+        customer = await make_customer(conn)
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = str(uuid.uuid4())
+
+    claim = await store.claim_turn(thread, "m-1", owner=customer, create=True)
+
+    assert claim.kind == "new" and claim.created and not claim.resume
+    assert claim.identity == await caller_identity(pool, customer)
+    assert await store.get_owned(thread, customer) is not None
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT t.status, h.turn_lease::text AS lease FROM switchboard.turns t"
+            " JOIN switchboard.threads h USING (thread_id) WHERE t.thread_id = %s",
+            (thread,),
+        )
+        assert await cursor.fetchall() == [{"status": "running", "lease": claim.lease}]
+    # The thread now exists: asking to create it again claims it as it stands.
+    again = await store.claim_turn(thread, "m-1", owner=customer, create=True)
+    assert again.kind == "running" and not again.created
+    assert (await store.claim_turn(thread, "m-2", owner=customer, create=True)).kind == "busy"
+    await store.finish_turn(thread, "m-1", claim.lease or "", status="completed", events=[])
+    later = await store.claim_turn(thread, "m-2", owner=customer, create=True)
+    assert later.kind == "new" and not later.created
+
+
+async def test_creating_an_id_someone_else_holds_is_not_found_and_touches_nothing(
+    pool: AsyncConnectionPool,
+) -> None:
+    store, thread = await _thread(pool)  # cust-001's
+
+    refused = await store.claim_turn(thread, "m-1", owner="cust-002", create=True)
+
+    assert refused == TurnClaim(kind="not_found")
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT h.customer_id, h.turn_lease, count(t.*) AS turns FROM switchboard.threads h"
+            " LEFT JOIN switchboard.turns t USING (thread_id) WHERE h.thread_id = %s"
+            " GROUP BY h.customer_id, h.turn_lease",
+            (thread,),
+        )
+        assert await cursor.fetchall() == [
+            {"customer_id": "cust-001", "turn_lease": None, "turns": 0}
+        ]
+
+
+async def test_without_create_a_new_id_is_not_found_and_nothing_is_created(
+    pool: AsyncConnectionPool,
+) -> None:
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = str(uuid.uuid4())
+    assert (await store.claim_turn(thread, "m-1", owner="cust-001")).kind == "not_found"
+    assert await store.get_owned(thread, "cust-001") is None
+
+
+async def test_of_concurrent_first_messages_creating_one_thread_exactly_one_runs(
+    pool: AsyncConnectionPool,
+) -> None:
+    """A first message retried while it is still in flight: one creates and runs it."""
+    store = ThreadStore(pool, lease_seconds=60)
+    thread = str(uuid.uuid4())
+
+    claims = await asyncio.gather(
+        *(store.claim_turn(thread, f"m-{n % 2}", owner="cust-001", create=True) for n in range(6))
+    )
+
+    assert [c.kind for c in claims].count("new") == 1
+    assert [c.created for c in claims].count(True) == 1
+    assert {c.kind for c in claims} <= {"new", "running", "busy"}
+
+
+async def test_creating_a_thread_needs_its_owner(pool: AsyncConnectionPool) -> None:
+    store = ThreadStore(pool, lease_seconds=60)
+    with pytest.raises(ValueError, match="owner"):
+        await store.claim_turn(str(uuid.uuid4()), "m-1", create=True)

@@ -133,11 +133,48 @@ def test_dropped_stream_is_retried_with_the_same_message_id(
 
     assert len(sent) >= 2
     assert {s["client_message_id"] for s in sent} == {sent[0]["client_message_id"]}
+    # The first message creates the conversation; its retry finds it, and replays.
+    assert all(s.get("create_thread") for s in sent)
     expect(page.locator(".sb-msg.sb-assistant")).to_have_count(1)
     page.unroute(re.compile(r".*/v1/threads/[^/]+/messages$"))
     page.reload()
     expect(page.locator(".sb-msg.sb-assistant")).to_have_count(1)
     assert bubbles(page, "user") == ["You: hi there"]
+
+
+def test_the_first_message_creates_the_conversation_without_a_request_of_its_own(
+    live_server: LiveServer, new_page
+) -> None:
+    page: Page = new_page()
+    posts: list[tuple[str, dict]] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append((r.url, json.loads(r.post_data or "{}")))
+            if r.method == "POST" and "/v1/threads" in r.url
+            else None
+        ),
+    )
+    open_store(page, live_server, "cust-023")
+
+    send(page, "Where is my order?", wait=False)
+    page.reload()  # mid-way through the first turn: the new conversation is kept
+    wait_idle(page)
+    send(page, "Thanks!")
+
+    threads = {re.sub(r".*/v1/threads/([^/]+)/messages$", r"\1", url) for url, _ in posts}
+    assert len(threads) == 1 and not any(url.endswith("/v1/threads") for url, _ in posts)
+    thread = threads.pop()
+    owner = live_server.query(
+        "SELECT customer_id FROM switchboard.threads WHERE thread_id = %s", thread
+    )
+    assert owner == [{"customer_id": "cust-023"}]
+    # Only until the server has it does a message ask to create it.
+    assert posts[0][1]["create_thread"] is True and "create_thread" not in posts[-1][1]
+    page.reload()
+    assert bubbles(page, "user") == ["You: Where is my order?", "You: Thanks!"]
+    expect(page.locator(".sb-msg.sb-assistant")).to_have_count(2)
+    assert page.errors == []
 
 
 def test_html_in_replies_and_messages_renders_as_text(

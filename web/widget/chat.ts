@@ -8,7 +8,7 @@
  * localStorage, so a reload in the middle of a turn re-attaches to it.
  */
 
-import { Api, ApiError, agentName, apiError, randomId, tokenSubject } from "../shared/api";
+import { Api, ApiError, agentName, apiError, randomId, randomUuid, tokenSubject } from "../shared/api";
 import { followChanges } from "../shared/live";
 import { readSse } from "../shared/sse";
 import { AssistantBubble, type Score, View } from "./view";
@@ -36,6 +36,8 @@ interface PendingApproval {
 
 interface Saved {
   threadId: string | null;
+  /** `threadId` was picked here and no message has created it on the server yet: the next one asks to. */
+  newThread?: boolean;
   /** The message sent but not answered yet: re-sent with the same id after a reload. */
   pending: { id: string; content: string } | null;
   approval: PendingApproval | null;
@@ -277,7 +279,7 @@ export class Chat {
 
   private async start(): Promise<void> {
     let history: History | null = null;
-    if (this.saved.threadId) {
+    if (this.saved.threadId && !this.saved.newThread) {
       history = await this.loadHistory();
       if (!history && this.saved.threadId) return;
     }
@@ -301,7 +303,7 @@ export class Chat {
   }
 
   private async fetchHistory(): Promise<History | null> {
-    if (!this.saved.threadId) return null;
+    if (!this.saved.threadId || this.saved.newThread) return null;
     try {
       return await this.api.request<History>("GET", `/v1/threads/${encodeURIComponent(this.saved.threadId)}/messages`);
     } catch (error) {
@@ -374,12 +376,13 @@ export class Chat {
     void this.run(turn, false).then(() => this.view.input.focus());
   }
 
-  private async ensureThread(): Promise<string> {
+  /** The conversation's id; a new one is picked here and created by its first message. */
+  private ensureThread(): string {
     if (this.saved.threadId) return this.saved.threadId;
-    const thread = await this.api.request<{ thread_id: string }>("POST", "/v1/threads");
-    this.saved.threadId = thread.thread_id;
+    this.saved.threadId = randomUuid();
+    this.saved.newThread = true;
     this.save();
-    return thread.thread_id;
+    return this.saved.threadId;
   }
 
   /**
@@ -398,11 +401,12 @@ export class Chat {
       for (;;) {
         turn.reset();
         try {
-          const threadId = await this.ensureThread();
+          const threadId = this.ensureThread();
+          const create = this.saved.newThread ? { create_thread: true } : {};
           const response = await fetch(this.api.url(`/v1/threads/${encodeURIComponent(threadId)}/messages`), {
             method: "POST",
             headers: this.api.headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-            body: JSON.stringify({ content: turn.content, client_message_id: turn.id }),
+            body: JSON.stringify({ content: turn.content, client_message_id: turn.id, ...create }),
           });
           if (response.status === 409) {
             // Still being answered (we lost the stream) or another turn is running: wait, ask again.
@@ -412,11 +416,17 @@ export class Chat {
             continue;
           }
           if (response.status === 404 && !recreated) {
+            // Gone, or (a new id) someone else's: start over with a new id.
             recreated = true;
             this.saved.threadId = null;
+            this.saved.newThread = false;
             continue;
           }
           if (!response.ok || !response.body) throw await apiError(response);
+          if (this.saved.newThread) {
+            this.saved.newThread = false;
+            this.save();
+          }
           this.view.setStatus("");
           await this.consume(turn, response.body);
           break;
