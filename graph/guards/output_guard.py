@@ -196,6 +196,7 @@ class OutputStream:
         self.leak = PromptLeakDetector.for_prompts(tuple(context.system_prompts))
         self.closed = False
         self._buffer = ""
+        self._clause_end = 0  # where the held text's last clause end seen so far ends
         self._released: list[str] = []
         self._tail = ""
 
@@ -214,7 +215,7 @@ class OutputStream:
         if self.closed:
             return []
         releases = self._release(self._buffer) if self._buffer else []
-        self._buffer = ""
+        self._hold("")
         if not self.closed and self.guard.refusal is not None:
             _, ok, score = self.guard.refusal.scan("", self.released_text)
             if not ok:
@@ -239,12 +240,21 @@ class OutputStream:
         """Add `delta` to the held text; return the part now ready to scan, or ""."""
         if self.closed or not delta:
             return ""
+        # Each boundary needs the character after it: a new one starts at the held
+        # text's last character at the earliest.
+        new_from = max(0, len(self._buffer) - 1)
         self._buffer += delta
-        cut = self._cut_point()
+        cut = self._cut_point(new_from)
         if cut <= 0:
             return ""
-        segment, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        segment = self._buffer[:cut]
+        self._hold(self._buffer[cut:], cut)
         return segment
+
+    def _hold(self, text: str, cut: int | None = None) -> None:
+        """Hold `text`: what is left once the held text up to `cut` went (all, by default)."""
+        self._buffer = text
+        self._clause_end = self._clause_end - cut if cut and self._clause_end > cut else 0
 
     async def afinish(self) -> list[Release]:
         """`finish`, in a worker thread when there is more than a sentence to scan.
@@ -261,15 +271,25 @@ class OutputStream:
         """Whether scanning `segment` takes longer than a worker-thread hop costs."""
         return len(segment) > INLINE_SCAN_MAX_CHARS or (bool(segment) and self.guard.runs_models)
 
-    def _cut_point(self) -> int:
+    def _cut_point(self, new_from: int) -> int:
+        """Where to cut the held text: after its last sentence end; else, once it is
+        long enough, after its last clause end; else, once it is too long to hold, at
+        its last space outside a number; 0 to hold it all.
+
+        Only boundaries from `new_from` on are new: the held text never keeps a
+        sentence end (each cut takes the last one), and its last clause end is kept
+        in `_clause_end`, so a token costs the length of the token, not of the text.
+        """
         buf = self._buffer
-        ends = [m.end() for m in _SENTENCE_END.finditer(buf)]
-        if ends:
-            return ends[-1]
-        if len(buf) >= self.guard.min_clause_chars:
-            clauses = [m.end() for m in _CLAUSE_END.finditer(buf)]
-            if clauses:
-                return clauses[-1]
+        for match in _CLAUSE_END.finditer(buf, new_from):
+            self._clause_end = match.end()
+        sentence_end = 0
+        for match in _SENTENCE_END.finditer(buf, new_from):
+            sentence_end = match.end()
+        if sentence_end:
+            return sentence_end
+        if len(buf) >= self.guard.min_clause_chars and self._clause_end:
+            return self._clause_end
         if len(buf) >= self.guard.max_hold_chars:
             # Never cut inside a number group: a card number split in two would
             # escape the masker.
@@ -282,7 +302,7 @@ class OutputStream:
         release = self.guard.scan_segment(segment, self.context, self.leak, self._tail)
         if release.blocked:
             self.closed = True
-            self._buffer = ""
+            self._hold("")
         else:
             self._released.append(release.text)
             words = f"{self._tail} {release.text}".split()

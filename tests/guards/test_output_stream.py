@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
 from graph.guards import REFUSAL_OUTPUT, Guards, OutputContext, Release
@@ -161,3 +164,41 @@ async def test_only_long_segments_or_model_scanners_leave_the_event_loop(
     await stream.afeed(sentence)
     await stream.afinish()
     assert hops == ["_release", "_release", "finish"]
+
+
+def _cuts_by_rescanning(reply: str, step: int, min_clause: int, max_hold: int) -> list[str]:
+    """The segments a stream releases when it re-reads all its held text at every token."""
+    sentence, clause = re.compile(r"(?:[.!?…](?=\s)|\n)"), re.compile(r"[,;:)](?=\s)")
+    safe = re.compile(r"(?<![\d+(])\s+(?![\d(])")
+    held, segments = "", []
+    for i in range(0, len(reply), step):
+        held += reply[i : i + step]
+        ends = [m.end() for m in sentence.finditer(held)]
+        clauses = [m.end() for m in clause.finditer(held)] if len(held) >= min_clause else []
+        spaces = [m.start() for m in safe.finditer(held)] if len(held) >= max_hold else []
+        cut = (ends or clauses or [s for s in spaces[-1:] if s > 0] or [0])[-1]
+        if cut > 0:
+            segments.append(held[:cut])
+            held = held[cut:]
+    return segments + ([held] if held else [])
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_segments_are_cut_where_rereading_all_the_held_text_would_cut_them(
+    guards: Guards, context: OutputContext, seed: int
+) -> None:
+    """Each token is read once, yet the cuts are those of a full re-read per token."""
+    rng = random.Random(seed)
+    pieces = ["Yes", "the refund", "order 1042", "4111 1111", ".", ",", ";", ":", ")", "!", "?"]
+    pieces += ["…", "\n", " ", "  ", "and then", "(see", "+44 20", "sure", "x" * 30]
+    reply = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(5, 120)))
+    step = rng.choice([1, 2, 3, 5, 8, 13])
+    stream = guards.output.new_stream(context)
+
+    segments = [stream._take_segment(reply[i : i + step]) for i in range(0, len(reply), step)]
+    segments = [s for s in segments if s] + ([stream._buffer] if stream._buffer else [])
+
+    expected = _cuts_by_rescanning(
+        reply, step, guards.output.min_clause_chars, guards.output.max_hold_chars
+    )
+    assert segments == expected
