@@ -272,11 +272,11 @@ class OutputStream:
         return len(segment) > INLINE_SCAN_MAX_CHARS or (bool(segment) and self.guard.runs_models)
 
     def _cut_point(self, new_from: int) -> int:
-        """Where to cut the held text: after its last sentence end; else, once it is
-        long enough, after its last clause end; else, once it is too long to hold, at
-        its last space outside a number; 0 to hold it all.
+        """Where to cut the held text (0: hold it all).
 
-        Only boundaries from `new_from` on are new: the held text never keeps a
+        After its last sentence end; else, once it is long enough, after its last
+        clause end; else, once it is too long to hold, at its last space outside a
+        number. Only boundaries from `new_from` on are new: the held text never keeps a
         sentence end (each cut takes the last one), and its last clause end is kept
         in `_clause_end`, so a token costs the length of the token, not of the text.
         """
