@@ -172,8 +172,8 @@ def test_the_first_message_creates_the_conversation_without_a_request_of_its_own
     # Only until the server has it does a message ask to create it.
     assert posts[0][1]["create_thread"] is True and "create_thread" not in posts[-1][1]
     page.reload()
-    assert bubbles(page, "user") == ["You: Where is my order?", "You: Thanks!"]
     expect(page.locator(".sb-msg.sb-assistant")).to_have_count(2)
+    assert bubbles(page, "user") == ["You: Where is my order?", "You: Thanks!"]
     assert page.errors == []
 
 
