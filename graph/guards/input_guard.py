@@ -70,7 +70,7 @@ class InputGuard:
         cleaned, valid, _ = self.invisible.scan(text)
         if not valid:
             trips.append(GuardTrip("input", "InvisibleText", "redacted"))
-        if len(self._encoding.encode(cleaned, disallowed_special=())) > self.max_tokens:
+        if self._over_token_limit(cleaned):
             return block("TokenLimit", refusal=REFUSAL_TOO_LONG)
         for name, scanner in self.banned:
             _, ok, _ = scanner.scan(cleaned)
@@ -104,6 +104,18 @@ class InputGuard:
             user_notice=redaction_notice(notice_labels),
             redaction=redaction,
         )
+
+    def _over_token_limit(self, text: str) -> bool:
+        """Whether `text` is more than `max_tokens` cl100k tokens long.
+
+        A token is at least one UTF-8 byte, so text of at most `max_tokens` bytes
+        (most messages) is within the limit without tokenising it: tiktoken lets go
+        of the GIL to tokenise, and getting it back beside a busy event loop took
+        5 ms, against 0.1 ms for the tokenising itself.
+        """
+        if len(text.encode("utf-8", "surrogatepass")) <= self.max_tokens:
+            return False
+        return len(self._encoding.encode(text, disallowed_special=())) > self.max_tokens
 
     async def ascan(self, text: str, vault: Vault | None = None) -> InputVerdict:
         """Scan in a worker thread so the event loop keeps serving."""

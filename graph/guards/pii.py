@@ -28,6 +28,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from graph.guards.held_regex import hold_the_gil_in_presidio
+
 ENTITY_LABELS = {
     "EMAIL_ADDRESS": "EMAIL",
     "PHONE_NUMBER": "PHONE",
@@ -164,7 +166,11 @@ class PhoneNumbersRecognizer(EntityRecognizer):
 
 
 def build_analyzer(extra: Iterable[EntityRecognizer] = ()) -> AnalyzerEngine:
-    """Return a Presidio analyzer built from pattern recognizers (no spaCy model)."""
+    """Return a Presidio analyzer built from pattern recognizers (no spaCy model).
+
+    Its matching keeps the GIL (`graph/guards/held_regex.py`).
+    """
+    hold_the_gil_in_presidio()
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
         OfflineEmailRecognizer(),

@@ -88,6 +88,25 @@ def test_message_over_the_token_limit_is_refused(guards: Guards) -> None:
     assert "too long" in (verdict.refusal or "")
 
 
+def test_the_token_limit_counts_tokens_not_characters_or_bytes(guards: Guards) -> None:
+    """Limit 200: 150 emoji are fewer characters but more tokens; 60 words the reverse."""
+    emoji = guards.input.scan("😀" * 150)
+    words = guards.input.scan("my parcel is late " * 15)  # 270 bytes, ~60 tokens
+
+    assert not emoji.allowed and emoji.trips[-1].scanner == "TokenLimit"
+    assert words.allowed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain words", "😀🎉 emoji", "中文字符", "\x00\x01 control", "Ünïcödé", "\ud800", " " * 9],
+)
+def test_a_token_is_never_shorter_than_a_byte(guards: Guards, text: str) -> None:
+    """Why text of at most `max_tokens` bytes is within the limit without tokenising it."""
+    tokens = guards.input._encoding.encode(text, disallowed_special=())
+    assert len(tokens) <= len(text.encode("utf-8", "surrogatepass"))
+
+
 def test_secrets_are_redacted_with_a_notice(guards: Guards) -> None:
     verdict = guards.input.scan(
         "I pasted my token by mistake: ghp_1234567890abcdefghijklmnopqrstuvwxyzAB, sorry!"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,31 @@ def test_the_query_encoder_matches_sentence_transformers(model, text: str) -> No
     got = encoder(text)
     assert got.shape == (384,) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [*TEXTS, "  padded  ", "\tTabbed\n", "UPPER Ünïcödé 中文 😀", "", "a " * 400],
+)
+def test_one_text_is_tokenised_as_sentence_transformers_tokenises_it(model, text: str) -> None:
+    """The same feeds as `model.preprocess`, through `encode` (which keeps the GIL)."""
+    expected = model.preprocess([text])
+    got = query_encoders.single_text_tokenizer(model)(text)
+    assert set(got) == set(query_encoders.FEEDS)
+    for name in query_encoders.FEEDS:
+        np.testing.assert_array_equal(got[name], expected[name].numpy())
+
+
+def test_a_model_without_a_fast_tokenizer_tokenises_through_preprocess(model) -> None:
+    class SlowTokenizerModel:  # a tokenizer without a Rust backend
+        max_seq_length = model.max_seq_length
+        preprocess = staticmethod(model.preprocess)
+
+        def __getitem__(self, index: int) -> SimpleNamespace:
+            return SimpleNamespace(tokenizer=object())
+
+    got = query_encoders.single_text_tokenizer(SlowTokenizerModel())(TEXTS[0])  # type: ignore[arg-type]
+    np.testing.assert_array_equal(got["input_ids"], model.preprocess([TEXTS[0]])["input_ids"])
 
 
 def test_a_failed_export_falls_back_to_torchscript(model, monkeypatch) -> None:
