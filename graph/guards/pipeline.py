@@ -57,9 +57,10 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
     Raises `GuardConfigError` for unusable settings (and `GuardModelUnavailable`
     for a missing model when `require_models` is set).
     """
-    from llm_guard.input_scanners import BanSubstrings, InvisibleText, Regex
+    from llm_guard.input_scanners import InvisibleText, Regex
 
     from graph.guards.secrets import InMemorySecrets
+    from graph.guards.substrings import BanSubstrings, NoRefusalLight
 
     started = time.perf_counter()
     if embedder is None:
@@ -105,8 +106,6 @@ def build_guards(config: GuardConfig, embedder: Embedder | None = None) -> Guard
     if models.no_refusal is not None:
         refusal = models.no_refusal
     else:
-        from llm_guard.output_scanners import NoRefusalLight
-
         refusal = NoRefusalLight()
     output_guard = OutputGuard(
         pii=pii,
