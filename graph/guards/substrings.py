@@ -3,9 +3,10 @@
 `BanSubstrings` lowercases the whole text once per substring (28 times for the
 refusal phrases of `NoRefusalLight`, checked on every reply) and logs a clean scan
 through structlog's lazy proxy: 24 µs for a two-sentence reply, against 3.4 µs
-here, and ~0.7 % of the load server's event-loop samples. The subclasses below give the same verdicts for the settings the
-service uses (plain substrings, any of them, no redaction) by lowercasing once,
-and defer to llm-guard for anything else. They keep llm-guard's class names,
+here, and ~0.7 % of the load server's event-loop samples. The subclasses below
+give the same verdicts for the settings the service uses (plain substrings, any
+of them, no redaction) by lowercasing once, and defer to llm-guard for anything
+else. They keep llm-guard's class names,
 which are the scanner names in `guard` events and the start-up line.
 """
 
