@@ -17,18 +17,25 @@ async def _thread(pool: AsyncConnectionPool, lease_seconds: float = 60) -> tuple
     return store, (await store.create("cust-001")).thread_id
 
 
+async def _turns_and_lease(pool: AsyncConnectionPool, thread: str) -> list[dict]:
+    """The thread's turns (message id, status) with the thread's lease, by message id."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT t.client_message_id AS message, t.status, h.turn_lease::text AS lease"
+            " FROM switchboard.turns t JOIN switchboard.threads h USING (thread_id)"
+            " WHERE t.thread_id = %s ORDER BY t.client_message_id",
+            (thread,),
+        )
+        return await cursor.fetchall()
+
+
 async def test_a_new_message_on_an_idle_thread_runs(pool: AsyncConnectionPool) -> None:
     store, thread = await _thread(pool)
     claim = await store.claim_turn(thread, "m-1")
     assert claim.kind == "new" and claim.lease and not claim.resume
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT t.status, h.turn_lease::text AS lease FROM switchboard.turns t"
-            " JOIN switchboard.threads h USING (thread_id)"
-            " WHERE t.thread_id = %s AND t.client_message_id = 'm-1'",
-            (thread,),
-        )
-        assert await cursor.fetchone() == {"status": "running", "lease": claim.lease}
+    assert await _turns_and_lease(pool, thread) == [
+        {"message": "m-1", "status": "running", "lease": claim.lease}
+    ]
 
 
 async def test_while_a_message_runs_it_is_running_and_any_other_is_busy(
@@ -156,13 +163,9 @@ async def test_a_first_message_creates_its_thread_holding_the_lease(
     assert claim.kind == "new" and claim.created and not claim.resume
     assert claim.identity == await caller_identity(pool, customer)
     assert await store.get_owned(thread, customer) is not None
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT t.status, h.turn_lease::text AS lease FROM switchboard.turns t"
-            " JOIN switchboard.threads h USING (thread_id) WHERE t.thread_id = %s",
-            (thread,),
-        )
-        assert await cursor.fetchall() == [{"status": "running", "lease": claim.lease}]
+    assert await _turns_and_lease(pool, thread) == [
+        {"message": "m-1", "status": "running", "lease": claim.lease}
+    ]
     # The thread now exists: asking to create it again claims it as it stands.
     again = await store.claim_turn(thread, "m-1", owner=customer, create=True)
     assert again.kind == "running" and not again.created
