@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from api.auth import mint_token
 from bench.turns import _Bare, _pct
 from db.checkpointer import TurnCheckpointer
 from db.pool import connection_kwargs
+from db.seed import build_orders
 from evals.harness import scratch_database
 from graph.guarding import WITHHELD
 
@@ -133,6 +135,18 @@ class Server:
             self.process.kill()
 
 
+def first_orders() -> dict[str, int]:
+    """Each demo customer's first order id (the demo store is deterministic).
+
+    The load's messages name it, so the scripted model's `explain_charge` reads an
+    order of the caller's, as a real conversation's would, and succeeds.
+    """
+    firsts: dict[str, int] = {}
+    for order in build_orders(datetime.now(UTC)):
+        firsts.setdefault(order.customer_id, order.order_id)
+    return firsts
+
+
 def _headers(customer: str) -> dict[str, str]:
     token = mint_token(customer, "customer", secret=SECRET, ttl_seconds=7200)
     return {"Authorization": f"Bearer {token}"}
@@ -148,7 +162,8 @@ async def one_turn(
     create: bool = False,
 ) -> dict:
     """Send one message; return wall time, overhead before the first token, the reply,
-    and whether the input guard blocked the message (then it is, rightly, not stored).
+    the tool calls that failed, and whether the input guard blocked the message (then
+    it is, rightly, not stored).
 
     With `create`, the message creates its thread, as the widget's first one does.
 
@@ -164,6 +179,7 @@ async def one_turn(
     reply = ""
     event = ""
     blocked = False
+    failed_tools = 0
     async with client.stream(
         "POST",
         f"/v1/threads/{thread}/messages",
@@ -178,8 +194,10 @@ async def one_turn(
                 first = time.perf_counter() - start
             elif line.startswith("data:") and event == "handoff" and first is None:
                 calls += 1
-            elif line.startswith("data:") and event == "tool" and first is None:
-                calls += json.loads(line[5:])["status"] == "started"
+            elif line.startswith("data:") and event == "tool":
+                status = json.loads(line[5:])["status"]
+                calls += first is None and status == "started"
+                failed_tools += status == "failed"
             elif line.startswith("data:") and event == "message":
                 reply = json.loads(line[5:])["content"]
             elif line.startswith("data:") and event == "guard":
@@ -195,6 +213,7 @@ async def one_turn(
         "overhead_ms": ((first or total) - model) * 1000,
         "reply": reply,
         "blocked": blocked,
+        "failed_tools": failed_tools,
     }
 
 
@@ -217,13 +236,16 @@ async def conversations(
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         await client.get("/bench/stats", params={"reset": True})
 
+        orders = first_orders()
+
         async def converse(i: int) -> None:
-            headers = _headers(f"cust-{1 + i % 60:03d}")
+            customer = f"cust-{1 + i % 60:03d}"
+            headers, order = _headers(customer), orders[customer]
             thread = str(uuid.uuid4())  # the first message creates it, as in the widget
             sent = []
             await asyncio.sleep(random.uniform(0, think[1]))  # spread the starts
             for t in range(turns):
-                text = f"conversation {i} turn {t}: I was charged twice"
+                text = f"conversation {i} turn {t}: I was charged twice for order {order}"
                 result = await one_turn(client, headers, thread, text, latency_ms, create=t == 0)
                 results.append(result)
                 if result["blocked"]:
@@ -268,12 +290,13 @@ async def conversations(
         "lost": lost,
         "misordered_threads": misordered,
         "guard_blocked": len(blocked),
+        "failed_tool_calls": sum(r["failed_tools"] for r in results),
         "guard_blocked_messages": blocked,
         **stats,
     }
 
 
-async def _open_loop(rate: float, seconds: float, fire) -> list[float]:
+async def _open_loop(rate: float, seconds: float, fire: Any) -> list[Any]:
     tasks = []
     start = time.perf_counter()
     k = 0
@@ -302,29 +325,31 @@ async def capacity(
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
         counter = iter(range(10**9))
+        orders = first_orders()
 
-        async def fire() -> float:
-            headers = _headers(f"cust-{1 + next(counter) % 60:03d}")
-            turn = await one_turn(
-                client, headers, str(uuid.uuid4()), "I was charged twice", latency_ms, create=True
+        async def fire() -> dict:
+            customer = f"cust-{1 + next(counter) % 60:03d}"
+            text = f"I was charged twice for order {orders[customer]}"
+            return await one_turn(
+                client, _headers(customer), str(uuid.uuid4()), text, latency_ms, create=True
             )
-            return turn["overhead_ms"]
 
         for rate in rates:
             start = time.perf_counter()
             cpu_before = process_cpu_seconds(pid) if pid else None
-            overheads = await _open_loop(rate, seconds, fire)
+            turns = await _open_loop(rate, seconds, fire)
             cpu_after = process_cpu_seconds(pid) if pid else None
-            achieved = len(overheads) / (time.perf_counter() - start)
-            p95 = _pct(overheads, 0.95)
+            achieved = len(turns) / (time.perf_counter() - start)
+            p95 = _pct([t["overhead_ms"] for t in turns], 0.95)
             step = {
                 "offered": rate,
                 "achieved": round(achieved, 2),
                 "overhead_p95_ms": round(p95, 1),
+                "failed_tool_calls": sum(t["failed_tools"] for t in turns),
             }
-            if cpu_before is not None and cpu_after is not None and overheads:
+            if cpu_before is not None and cpu_after is not None and turns:
                 step["server_cpu_ms_per_turn"] = round(
-                    (cpu_after - cpu_before) * 1000 / len(overheads), 1
+                    (cpu_after - cpu_before) * 1000 / len(turns), 1
                 )
             steps.append(step)
             if p95 > OVERHEAD_LIMIT_MS:
@@ -446,6 +471,7 @@ def main() -> None:
             "lost",
             "misordered_threads",
             "guard_blocked",
+            "failed_tool_calls",
         ):
             print(f"  {key:22} {c.get(key)}")
     if "capacity" in result:

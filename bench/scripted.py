@@ -1,7 +1,8 @@
 """A scripted chat model for benchmarks: a fixed full turn, with optional model latency.
 
 Per turn: triage hands off to billing; billing searches the knowledge base, calls
-`explain_charge` on the customer's first order, then answers in 40 words. Stateless
+`explain_charge` on the order the customer's message names ("... order 1042"; order
+1007, `cust-001`'s twice-charged one, when it names none), then answers in 40 words. Stateless
 (it reads the history), so one instance serves any number of concurrent threads.
 Benchmark-only: the API never builds it; `bench/server.py` passes it to `create_app`.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -27,6 +29,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+_ORDER_NAMED = re.compile(r"\border (\d+)\b", re.IGNORECASE)
 REPLY = ("Thanks for waiting: here is what I found about the charge on your order. " * 4).split(" ")
 
 
@@ -54,8 +57,14 @@ class BenchScriptedModel(BaseChatModel):
             if "search_knowledge_base" in names and "search_knowledge_base" not in done:
                 return _call("search_knowledge_base", {"query": "charged twice"})
             if "explain_charge" not in done:
-                return _call("explain_charge", {"order_id": self.order_id})
+                return _call("explain_charge", {"order_id": self._order_named(messages)})
         return AIMessage(content=" ".join(REPLY).strip())
+
+    def _order_named(self, messages: list[BaseMessage]) -> int:
+        """The order the customer's last message names, else `order_id`."""
+        said = next(m for m in reversed(messages) if isinstance(m, HumanMessage))
+        named = _ORDER_NAMED.search(str(said.content))
+        return int(named.group(1)) if named else self.order_id
 
     def _generate(
         self,

@@ -9,7 +9,7 @@ from asgi_lifespan import LifespanManager
 
 from api.app import create_app
 from api.auth import mint_token
-from bench.load import one_turn
+from bench.load import first_orders, one_turn
 from bench.scripted import BenchScriptedModel
 from evals.harness import eval_settings, scratch_database
 
@@ -40,3 +40,35 @@ async def test_a_conversations_first_turn_waits_four_model_calls_and_a_follow_up
         assert turn["overhead_ms"] > 0, "the model's latency was subtracted too often"
         assert turn["overhead_ms"] < turn["total"] * 1000 - waited + 1
         assert turn["reply"]
+
+
+async def test_the_loads_messages_name_an_order_of_the_callers_so_its_tool_call_succeeds(
+    postgres_server_url: str, shared_data_dir: Path
+) -> None:
+    orders = first_orders()
+    customer = "cust-023"
+    async with scratch_database(postgres_server_url, prefix="switchboard_loadtest") as url:
+        settings = eval_settings(url, shared_data_dir)
+        app = create_app(settings, model=BenchScriptedModel(latency_ms=0))
+        async with LifespanManager(app, startup_timeout=300):
+            async with app.state.pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT customer_id, min(order_id) AS first FROM store.orders"
+                    " GROUP BY customer_id"
+                )
+                seeded = {row["customer_id"]: row["first"] for row in await cursor.fetchall()}
+            secret = settings.jwt_secret.get_secret_value()
+            token = mint_token(customer, "customer", secret=secret, ttl_seconds=600)
+            headers = {"Authorization": f"Bearer {token}"}
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://load") as client:
+                thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
+                named = await one_turn(
+                    client, headers, thread, f"charged twice for order {orders[customer]}", 0
+                )
+                foreign = await one_turn(client, headers, thread, "and charged twice again?", 0)
+
+    assert orders == seeded
+    assert named["failed_tools"] == 0
+    # Naming no order, the model asks about cust-001's order 1007: not this caller's.
+    assert foreign["failed_tools"] == 1
