@@ -60,6 +60,7 @@ async def run_turn(
     resume: bool = False,
     guards: Guards | None = None,
     checkpoint_every: CheckpointEvery = "turn",
+    new_thread: bool = False,
 ) -> AsyncIterator[Event]:
     """Stream the events of one turn; always ends with `done`.
 
@@ -70,7 +71,8 @@ async def run_turn(
     With `guards` (the graph's own), the message is guarded here and its safe
     form sent as the run's input, which saves the graph a step; without, the
     graph's input-guard node guards it. `checkpoint_every` says when the thread
-    is checkpointed (`api/graph_runs.py`).
+    is checkpointed (`api/graph_runs.py`). `new_thread` says the turn's claim
+    created the thread, so there is no checkpoint to read.
     """
     async for event in _turn_events(
         graph,
@@ -82,6 +84,7 @@ async def run_turn(
         resume,
         guards,
         checkpoint_every,
+        new_thread,
     ):
         if observer is not None:
             observer.saw(event)
@@ -98,11 +101,15 @@ async def _turn_events(
     resume: bool = False,
     guards: Guards | None = None,
     checkpoint_every: CheckpointEvery = "turn",
+    new_thread: bool = False,
 ) -> AsyncIterator[Event]:
     config = thread_config(thread_id)
     config["metadata"] = {"thread_id": thread_id, "request_id": context.request_id}
-    # This state read and the run's first read are one query (db/checkpointer.py).
-    config["configurable"][LATEST_READ] = LatestRead()
+    # This state read and the run's first read are one query, or none on a thread
+    # this turn created (db/checkpointer.py).
+    latest = config["configurable"][LATEST_READ] = LatestRead()
+    if new_thread:
+        latest.new_thread(thread_id)
     snapshot = await graph.aget_state(config)
     active = snapshot.values.get("active_agent", "triage")
     if observer is not None:

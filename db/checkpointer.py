@@ -8,6 +8,9 @@ conversation, and their decoding, twice. A `LatestRead` in the run config's
 Nothing can write the thread in between: the turn holds the thread's lease
 (`api/thread_store.py`).
 
+A thread the turn's own claim just created has no checkpoint: `LatestRead.new_thread`
+answers both reads with nothing, without a query.
+
 The reuse is skipped when the checkpoint has pending writes (LangGraph applies
 them to the checkpoint it read while building a state snapshot), and the run
 gets its own copy of the checkpoint's dicts, which the run updates in place.
@@ -49,6 +52,15 @@ class LatestRead:
 
     def __init__(self) -> None:
         self._kept: dict[tuple[str, str], CheckpointTuple | None] = {}
+        self._unwritten: dict[tuple[str, str], int] = {}
+
+    def new_thread(self, thread_id: str) -> None:
+        """Answer the turn's state read and the run's first read of `thread_id`: nothing yet.
+
+        Only for a thread created by the turn's own claim (its lease held since):
+        no run can have checkpointed it.
+        """
+        self._unwritten[(thread_id, "")] = 2
 
     def keep(self, key: tuple[str, str], found: CheckpointTuple | None) -> None:
         """Keep `found` for the next read of `key` (thread, namespace), unless unsafe to share."""
@@ -59,6 +71,9 @@ class LatestRead:
 
     def take(self, key: tuple[str, str]) -> tuple[bool, CheckpointTuple | None]:
         """Return (whether one was kept, it), forgetting it: it answers one read."""
+        if self._unwritten.get(key):
+            self._unwritten[key] -= 1
+            return True, None
         if key not in self._kept:
             return False, None
         return True, self._kept.pop(key)

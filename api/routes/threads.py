@@ -224,6 +224,7 @@ async def post_message(
                 resume=claim.resume,
                 guards=request.app.state.guards,
                 checkpoint_every=settings.checkpoint_every,
+                new_thread=claim.created,
             ):
                 if isinstance(event, ErrorEvent):
                     outcome = "failed"

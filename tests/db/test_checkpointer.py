@@ -1,7 +1,8 @@
 """The service's checkpointer.
 
 A turn reads its thread's latest checkpoint once: its state read answers its run's
-first read. On a pool, one thread's checkpoint query never waits for another's.
+first read; a thread the turn created is not read at all. On a pool, one thread's
+checkpoint query never waits for another's.
 """
 
 from __future__ import annotations
@@ -92,6 +93,25 @@ async def test_a_new_thread_is_read_once_too(saver: TurnCheckpointer, reads: lis
     result = await graph.ainvoke({"messages": [HumanMessage("hi")]}, config)
     assert len(reads) == 1
     assert [m.content for m in result["messages"]] == ["hi", "answer 1"]
+
+
+async def test_a_thread_the_turn_created_is_not_read(
+    saver: TurnCheckpointer, reads: list[dict]
+) -> None:
+    graph = _graph(saver)
+    thread = str(uuid.uuid4())
+    config = _turn_config(thread)
+    config["configurable"][LATEST_READ].new_thread(thread)
+
+    assert (await graph.aget_state(config)).values == {}
+    result = await graph.ainvoke({"messages": [HumanMessage("hi")]}, config)
+
+    assert reads == []
+    assert [m.content for m in result["messages"]] == ["hi", "answer 1"]
+    # Its two reads answered, the next goes to Postgres and finds the run's checkpoint.
+    again = await graph.ainvoke({"messages": [HumanMessage("again")]}, config)
+    assert len(reads) == 1
+    assert [m.content for m in again["messages"]] == ["hi", "answer 1", "again", "answer 3"]
 
 
 async def test_a_checkpoint_with_pending_writes_is_read_again(
