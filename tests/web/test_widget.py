@@ -159,6 +159,9 @@ def test_the_first_message_creates_the_conversation_without_a_request_of_its_own
 
     send(page, "Where is my order?", wait=False)
     page.reload()  # mid-way through the first turn: the new conversation is kept
+    # The reloaded widget reads the history, then asks for the first reply again:
+    # "Send" shows in between, so wait for the reply itself.
+    expect(page.locator(".sb-msg.sb-assistant")).to_have_count(1, timeout=30_000)
     wait_idle(page)
     send(page, "Thanks!")
 
