@@ -16,12 +16,14 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool
 
@@ -112,6 +114,20 @@ async def pool(database_url: str) -> AsyncIterator[AsyncConnectionPool]:
 def shared_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data dir for the session: the help center is indexed once, not per app start."""
     return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture
+def checkpoint_reads(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """The configs of the checkpoint reads that reach Postgres, in order."""
+    seen: list[dict] = []
+    read = AsyncPostgresSaver.aget_tuple
+
+    async def counted(self: AsyncPostgresSaver, config: Any) -> Any:
+        seen.append(config)
+        return await read(self, config)
+
+    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
+    return seen
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from api.settings import Settings
 from tests.conftest import auth, running_app
@@ -216,28 +214,20 @@ async def test_a_first_message_can_create_its_thread_in_the_same_request(
 
 
 async def test_a_message_that_creates_its_thread_reads_no_checkpoint(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, checkpoint_reads: list[dict]
 ) -> None:
-    reads: list[str] = []
-    read = AsyncPostgresSaver.aget_tuple
-
-    async def counted(self: AsyncPostgresSaver, config: Any) -> Any:
-        reads.append(config["configurable"]["thread_id"])
-        return await read(self, config)
-
-    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
     model = ScriptedChatModel(replies=[say("Hello!"), say("Still here.")])
     thread_id = str(uuid.uuid4())
     async with running_app(settings, model) as client:
         headers = auth("cust-new")
         await post_message(client, thread_id, "hi", headers, create_thread=True)
-        created_reads = len(reads)
+        created_reads = len(checkpoint_reads)
         second = await post_message(client, thread_id, "are you there?", headers)
 
     # Nothing can be checkpointed before the claim that created it; the next turn
     # reads the first one's checkpoint once.
     assert created_reads == 0
-    assert reads == [thread_id]
+    assert [read["configurable"]["thread_id"] for read in checkpoint_reads] == [thread_id]
     assert names(parse_sse(second.text)) == ["token", "message", "done"]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import mint_token
@@ -16,21 +19,35 @@ from evals.harness import eval_settings, scratch_database
 LATENCY_MS = 50.0
 
 
-async def test_a_conversations_first_turn_waits_four_model_calls_and_a_follow_up_three(
-    postgres_server_url: str, shared_data_dir: Path
-) -> None:
-    async with scratch_database(postgres_server_url, prefix="switchboard_loadtest") as url:
-        settings = eval_settings(url, shared_data_dir)
-        app = create_app(settings, model=BenchScriptedModel(latency_ms=LATENCY_MS))
+@asynccontextmanager
+async def _bench_app(
+    server_url: str, data_dir: Path, customer: str, latency_ms: float
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], str, FastAPI]]:
+    """The benchmark's app on a scratch database: a client, `customer`'s headers, a new thread."""
+    async with scratch_database(server_url, prefix="switchboard_loadtest") as url:
+        settings = eval_settings(url, data_dir)
+        app = create_app(settings, model=BenchScriptedModel(latency_ms=latency_ms))
         async with LifespanManager(app, startup_timeout=300):
             secret = settings.jwt_secret.get_secret_value()
-            token = mint_token("cust-001", "customer", secret=secret, ttl_seconds=600)
+            token = mint_token(customer, "customer", secret=secret, ttl_seconds=600)
             headers = {"Authorization": f"Bearer {token}"}
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://load") as client:
                 thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
-                first = await one_turn(client, headers, thread, "charged twice", LATENCY_MS)
-                again = await one_turn(client, headers, thread, "and again?", LATENCY_MS)
+                yield client, headers, thread, app
+
+
+async def test_a_conversations_first_turn_waits_four_model_calls_and_a_follow_up_three(
+    postgres_server_url: str, shared_data_dir: Path
+) -> None:
+    async with _bench_app(postgres_server_url, shared_data_dir, "cust-001", LATENCY_MS) as (
+        client,
+        headers,
+        thread,
+        _,
+    ):
+        first = await one_turn(client, headers, thread, "charged twice", LATENCY_MS)
+        again = await one_turn(client, headers, thread, "and again?", LATENCY_MS)
 
     # Triage hands off, then billing searches, explains the charge and answers; the
     # follow-up starts at billing.
@@ -47,26 +64,21 @@ async def test_the_loads_messages_name_an_order_of_the_callers_so_its_tool_call_
 ) -> None:
     orders = first_orders()
     customer = "cust-023"
-    async with scratch_database(postgres_server_url, prefix="switchboard_loadtest") as url:
-        settings = eval_settings(url, shared_data_dir)
-        app = create_app(settings, model=BenchScriptedModel(latency_ms=0))
-        async with LifespanManager(app, startup_timeout=300):
-            async with app.state.pool.connection() as conn:
-                cursor = await conn.execute(
-                    "SELECT customer_id, min(order_id) AS first FROM store.orders"
-                    " GROUP BY customer_id"
-                )
-                seeded = {row["customer_id"]: row["first"] for row in await cursor.fetchall()}
-            secret = settings.jwt_secret.get_secret_value()
-            token = mint_token(customer, "customer", secret=secret, ttl_seconds=600)
-            headers = {"Authorization": f"Bearer {token}"}
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://load") as client:
-                thread = (await client.post("/v1/threads", headers=headers)).json()["thread_id"]
-                named = await one_turn(
-                    client, headers, thread, f"charged twice for order {orders[customer]}", 0
-                )
-                foreign = await one_turn(client, headers, thread, "and charged twice again?", 0)
+    async with _bench_app(postgres_server_url, shared_data_dir, customer, 0) as (
+        client,
+        headers,
+        thread,
+        app,
+    ):
+        async with app.state.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT customer_id, min(order_id) AS first FROM store.orders GROUP BY customer_id"
+            )
+            seeded = {row["customer_id"]: row["first"] for row in await cursor.fetchall()}
+        named = await one_turn(
+            client, headers, thread, f"charged twice for order {orders[customer]}", 0
+        )
+        foreign = await one_turn(client, headers, thread, "and charged twice again?", 0)
 
     assert orders == seeded
     assert named["failed_tools"] == 0

@@ -49,17 +49,9 @@ async def saver(pool: AsyncConnectionPool) -> TurnCheckpointer:
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+def reads(checkpoint_reads: list[dict]) -> list[dict]:
     """The checkpoint reads that reach Postgres."""
-    seen: list[dict] = []
-    read = AsyncPostgresSaver.aget_tuple
-
-    async def counted(self: AsyncPostgresSaver, config: Any) -> Any:
-        seen.append(config)
-        return await read(self, config)
-
-    monkeypatch.setattr(AsyncPostgresSaver, "aget_tuple", counted)
-    return seen
+    return checkpoint_reads
 
 
 def _turn_config(thread_id: str) -> Any:
