@@ -18,6 +18,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,6 +75,35 @@ def bench_input(guards, messages: list[str], passes: int = 3) -> dict[str, float
     }
 
 
+def _in_worker(work: Callable[[str], object], items: list[str], busy: bool) -> list[float]:
+    """Milliseconds of `work(item)` in a worker thread, the calling thread waiting
+    for it idle or busy running Python (a loaded event loop) meanwhile."""
+    timings = []
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        for item in items:
+            start = time.perf_counter()
+            done = worker.submit(work, item)
+            spins = 0
+            while busy and not done.done():
+                spins += sum(i * i for i in range(200))
+            done.result()
+            timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def _alone_and_beside(work: Callable[[str], object], items: list[str], fresh: Callable[[], None]):
+    fresh()
+    alone = _in_worker(work, items, busy=False)
+    fresh()
+    beside = _in_worker(work, items, busy=True)
+    return {
+        "alone_p50_ms": round(statistics.median(alone), 2),
+        "alone_p95_ms": round(_pct(alone, 0.95), 2),
+        "beside_busy_p50_ms": round(statistics.median(beside), 2),
+        "beside_busy_p95_ms": round(_pct(beside, 0.95), 2),
+    }
+
+
 def bench_beside_busy_thread(guards, messages: list[str]) -> dict[str, float]:
     """Time `InputGuard.scan` in a worker thread, as the service runs it, with the
     calling thread idle (waiting) and then busy running Python (a loaded event
@@ -81,25 +111,52 @@ def bench_beside_busy_thread(guards, messages: list[str]) -> dict[str, float]:
     run, a `regex` match), the busy thread takes it, and getting it back can wait
     out the switch interval (5 ms)."""
     embedder = guards.injection.embedder
-    timings: dict[bool, list[float]] = {False: [], True: []}
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        for busy in (False, True):
-            embedder._embed_query_cached.cache_clear()  # each message new, as in load (a)
-            for text in messages:
-                start = time.perf_counter()
-                scan = worker.submit(guards.input.scan, text)
-                spins = 0
-                while busy and not scan.done():
-                    spins += sum(i * i for i in range(200))
-                scan.result()
-                timings[busy].append((time.perf_counter() - start) * 1000)
-    alone, beside = timings[False], timings[True]
+    # Each message new, as in load (a).
+    timings = _alone_and_beside(
+        guards.input.scan, messages, embedder._embed_query_cached.cache_clear
+    )
+    return {"messages": len(messages), **timings}
+
+
+def order_results(count: int) -> list[str]:
+    """`count` tool results shaped like an order lookup, each with passages never seen
+    before (a real store's orders differ; the benchmark turn's repeat)."""
+    return [
+        json.dumps(
+            {
+                "order_id": 5000 + n,
+                "items": [
+                    {"name": f"Merino wool hiking socks, pack {n}", "quantity": 2},
+                    {"name": f"Waterproof trail jacket in colour {n}", "quantity": 1},
+                ],
+                "note": f"Payment {n} was captured twice after the bank timed out.",
+            }
+        )
+        for n in range(count)
+    ]
+
+
+def bench_tool_results(guards, count: int = 40) -> dict[str, object]:
+    """Judge tool results with new passages in a worker thread, alone and beside a
+    busy thread: the service's path (`check_tool_result`: each passage through the
+    cached single-text encoder) against the passages as one PyTorch batch
+    (`LocalEmbedder.embed`, the path before 2026-12-06), both from cold caches."""
+    embedder = guards.injection.embedder
+    results = order_results(count)
+
+    def fresh() -> None:
+        embedder._embed_query_cached.cache_clear()
+        guards.injection._scores.clear()
+
+    def torch_batch(result: str) -> object:
+        data = json.loads(result)
+        texts = [item["name"] for item in data["items"]] + [data["note"]]
+        return embedder.embed(texts)
+
     return {
-        "messages": len(messages),
-        "alone_p50_ms": round(statistics.median(alone), 2),
-        "alone_p95_ms": round(_pct(alone, 0.95), 2),
-        "beside_busy_p50_ms": round(statistics.median(beside), 2),
-        "beside_busy_p95_ms": round(_pct(beside, 0.95), 2),
+        "results": count,
+        "service": _alone_and_beside(guards.output.check_tool_result, results, fresh),
+        "torch_batch": _alone_and_beside(torch_batch, results, fresh),
     }
 
 
@@ -218,6 +275,7 @@ def main() -> None:
             "startup_s": round(startup_s, 2),
             "input": bench_input(guards, heldout + pii_texts[:100]),
             "input_beside_busy_thread": bench_beside_busy_thread(guards, heldout[:80]),
+            "tool_results": bench_tool_results(guards),
             "output_stream": bench_stream(guards),
             "injection_heldout": bench_injection(guards),
             "pii": bench_pii(guards),
@@ -226,6 +284,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     inp, out, inj = results["input"], results["output_stream"], results["injection_heldout"]
     busy = results["input_beside_busy_thread"]
+    tool, batch = results["tool_results"]["service"], results["tool_results"]["torch_batch"]
+    n_tool = results["tool_results"]["results"]
     print(f"{'metric':<52}{'value':>14}")
     print("-" * 66)
     rows = [
@@ -245,6 +305,22 @@ def main() -> None:
         (
             "input in a worker, p50 / p95 ms, beside a busy thread",
             f"{busy['beside_busy_p50_ms']} / {busy['beside_busy_p95_ms']}",
+        ),
+        (
+            f"tool result, new passages, p50 / p95 ms, alone (n={n_tool})",
+            f"{tool['alone_p50_ms']} / {tool['alone_p95_ms']}",
+        ),
+        (
+            "tool result, new passages, beside a busy thread",
+            f"{tool['beside_busy_p50_ms']} / {tool['beside_busy_p95_ms']}",
+        ),
+        (
+            "  its passages as a PyTorch batch, alone",
+            f"{batch['alone_p50_ms']} / {batch['alone_p95_ms']}",
+        ),
+        (
+            "  its passages as a PyTorch batch, beside busy",
+            f"{batch['beside_busy_p50_ms']} / {batch['beside_busy_p95_ms']}",
         ),
         (
             "output: scan ms before first release p50 / p95",

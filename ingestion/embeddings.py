@@ -34,10 +34,19 @@ each other took p95 from 28 ms to 550 ms (issue 4 benchmark). Batches keep
 PyTorch's default."""
 
 
+QUERY_CACHE_SIZE = 4096
+"""Single texts whose vectors are kept: a turn's message, read by intent, guards and
+retrieval, and the help-center sentences the offline model scores again and again
+(`embed_each`); 384 float32s each, ~6 MB in all."""
+
+
 class LocalEmbedder:
     """Thread-safe wrapper around the bundled all-MiniLM-L6-v2 model.
 
     Vectors are L2-normalised, so a dot product is the cosine similarity.
+    Two ways in: `embed` batches many texts through PyTorch (ingestion, training);
+    `embed_query` and `embed_each` run one text at a time through the fast
+    single-text encoder, cached (what a turn embeds, beside the event loop).
     """
 
     def __init__(self, batch_size: int = 64) -> None:
@@ -73,6 +82,22 @@ class LocalEmbedder:
         """Embed in a worker thread so the event loop keeps serving."""
         return await asyncio.to_thread(self.embed, texts)
 
+    def embed_each(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an `(n, 384)` array, each text through the cached single-text path (blocking).
+
+        For the few texts of a turn: a tool result's new passages (the injection
+        check), the candidate sentences of an offline answer. `embed`'s PyTorch
+        batch holds the GIL through every module call and lets go of it at each
+        operator, so beside a busy event loop it waits out the switch interval
+        again and again: one short text took 544 ms there against 14 ms through
+        `embed_query`'s ONNX encoder, which lets go once per text
+        (docs/performance.md). The vectors agree with `embed`'s to 1e-5
+        (`PARITY_TOLERANCE`, checked when the encoder is built).
+        """
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+        return np.vstack([self._embed_query_cached(text) for text in texts])
+
     def embed_query(self, text: str) -> np.ndarray:
         """Return the `(384,)` vector of one query, cached (blocking).
 
@@ -85,7 +110,7 @@ class LocalEmbedder:
         """Return the cached single-query embedding, computed in a worker thread."""
         return await asyncio.to_thread(self._embed_query_cached, text)
 
-    @lru_cache(maxsize=2048)  # noqa: B019 - one embedder per process, lives forever
+    @lru_cache(maxsize=QUERY_CACHE_SIZE)  # noqa: B019 - one embedder per process, lives forever
     def _embed_query_cached(self, text: str) -> np.ndarray:
         with _intra_op_threads(QUERY_THREADS):
             encoder = self.query_encoder()

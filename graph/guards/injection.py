@@ -65,6 +65,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...  # noqa: D102
 
+    def embed_each(self, texts: list[str]) -> np.ndarray: ...  # noqa: D102
+
 
 @dataclass(frozen=True, slots=True)
 class LabelledMessage:
@@ -206,7 +208,9 @@ class InjectionDetector:
                 for v in variants(t):
                     readings.append(v)
                     owner.append(i)
-            vectors = self.embedder.embed(readings)
+            # One at a time, cached: a batch through PyTorch beside the busy event
+            # loop waited out the GIL's switch interval at every operator.
+            vectors = self.embedder.embed_each(readings)
             probs = [self._linear.probability(r, v) for r, v in zip(readings, vectors, strict=True)]
             best = [0.0] * len(missing)
             for i, p in zip(owner, probs, strict=True):

@@ -22,6 +22,9 @@ class _StubEmbedder:
     def embed_query(self, text):
         return self.embed([text])[0]
 
+    def embed_each(self, texts):
+        return self.embed(texts)
+
 
 def test_one_line_lists_the_active_scanners(
     tmp_path: Path, caplog: pytest.LogCaptureFixture

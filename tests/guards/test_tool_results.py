@@ -60,3 +60,19 @@ async def test_a_result_whose_passages_were_scored_is_judged_without_a_thread(
     assert thread_hops == ["_judge_tool_result"]
     assert first == again == guards.output.check_tool_result(result)
     assert json.loads(again.text)["note"] == TOOL_PASSAGE_REMOVED
+
+
+def test_a_new_passage_is_embedded_on_its_own_not_in_a_pytorch_batch(
+    guards: Guards, monkeypatch
+) -> None:
+    """Beside a busy event loop a PyTorch batch waits for the GIL at every operator
+    (bench/guards.py: ~700 ms against ~34 ms); the single-text encoder lets go once."""
+    embedder = guards.injection.embedder
+
+    def no_batch(texts):
+        raise AssertionError(f"a tool result's passages went to the PyTorch batch: {texts}")
+
+    monkeypatch.setattr(embedder, "embed", no_batch)
+    note = f"Please leave the parcel at the back door, ticket {uuid.uuid4().hex}."
+    verdict = guards.output.check_tool_result(json.dumps({"order_id": 1043, "note": note}))
+    assert verdict.clean

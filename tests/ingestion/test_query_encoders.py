@@ -111,3 +111,22 @@ def test_a_corrupt_cache_file_is_replaced(model, monkeypatch, tmp_path) -> None:
     encoder = build_query_encoder(model)
     assert encoder is not None and encoder.name == "onnxruntime"
     assert path.read_bytes() != b"not an onnx model"
+
+
+def test_embed_each_gives_the_batch_vectors_one_text_at_a_time() -> None:
+    embedder = get_embedder()
+    texts = TEXTS[:3]
+    got = embedder.embed_each(texts)
+    assert got.shape == (3, 384) and got.dtype == np.float32
+    np.testing.assert_allclose(got, embedder.embed(texts), atol=1e-5)
+    assert embedder.embed_each([]).shape == (0, 384)
+
+
+def test_embed_each_answers_a_text_it_embedded_before_from_its_cache() -> None:
+    embedder = get_embedder()
+    text = "embed_each cache probe: a help-center sentence read again"
+    embedder.embed_each([text])
+    hits = embedder._embed_query_cached.cache_info().hits
+    again = embedder.embed_each([text, text])
+    assert embedder._embed_query_cached.cache_info().hits == hits + 2
+    np.testing.assert_array_equal(again[0], again[1])

@@ -104,7 +104,10 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     if not candidates or not question.strip():
         return NOT_IN_HELP_CENTER
     embedder = get_embedder()
-    similarities = embedder.embed(_in_context(candidates, ranked)) @ (
+    # Each sentence through the cached single-text path: the help center's sentences
+    # come back answer after answer, and a PyTorch batch beside the busy event loop
+    # waited for the GIL at every operator (`LocalEmbedder.embed_each`).
+    similarities = embedder.embed_each(_in_context(candidates, ranked)) @ (
         embedder.embed_query(question)
     )
     if float(np.max(similarities)) < RELEVANCE_FLOOR:
