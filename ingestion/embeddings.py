@@ -37,7 +37,7 @@ PyTorch's default."""
 QUERY_CACHE_SIZE = 4096
 """Single texts whose vectors are kept: a turn's message, read by intent, guards and
 retrieval, and the help-center sentences the offline model scores again and again
-(`embed_each`); 384 float32s each, ~6 MB in all."""
+(`embed_each`); 384 float32s each, ~6 MB of vectors in all."""
 
 
 class LocalEmbedder:
@@ -89,10 +89,10 @@ class LocalEmbedder:
         check), the candidate sentences of an offline answer. `embed`'s PyTorch
         batch holds the GIL through every module call and lets go of it at each
         operator, so beside a busy event loop it waits out the switch interval
-        again and again: one short text took 544 ms there against 14 ms through
-        `embed_query`'s ONNX encoder, which lets go once per text
-        (docs/performance.md). The vectors agree with `embed`'s to 1e-5
-        (`PARITY_TOLERANCE`, checked when the encoder is built).
+        again and again: a tool result's three new passages took ~700 ms there,
+        against ~34 ms for the whole check through `embed_query`'s ONNX encoder,
+        which lets go once per text (`python -m bench.guards`). The vectors agree
+        with `embed`'s to 1e-5 (`PARITY_TOLERANCE`, checked when the encoder is built).
         """
         if not texts:
             return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
