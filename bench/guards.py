@@ -25,6 +25,7 @@ from pathlib import Path
 from api.heap import freeze_startup_heap
 from graph.guards import GuardConfig, OutputContext, build_guards
 from graph.guards.injection import HELDOUT_FILE, load_corpus
+from graph.guards.output_guard import _ToolResultReading
 from graph.guards.pii import ENTITY_LABELS
 
 ROOT = Path(__file__).parent
@@ -91,7 +92,9 @@ def _in_worker(work: Callable[[str], object], items: list[str], busy: bool) -> l
     return timings
 
 
-def _alone_and_beside(work: Callable[[str], object], items: list[str], fresh: Callable[[], None]):
+def _alone_and_beside(
+    work: Callable[[str], object], items: list[str], fresh: Callable[[], None]
+) -> dict[str, float]:
     fresh()
     alone = _in_worker(work, items, busy=False)
     fresh()
@@ -149,9 +152,8 @@ def bench_tool_results(guards, count: int = 40) -> dict[str, object]:
         guards.injection._scores.clear()
 
     def torch_batch(result: str) -> object:
-        data = json.loads(result)
-        texts = [item["name"] for item in data["items"]] + [data["note"]]
-        return embedder.embed(texts)
+        # The passages the service's check picks, as one batch.
+        return embedder.embed(_ToolResultReading.of(result).candidates)
 
     return {
         "results": count,

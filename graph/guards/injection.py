@@ -208,8 +208,7 @@ class InjectionDetector:
                 for v in variants(t):
                     readings.append(v)
                     owner.append(i)
-            # One at a time, cached: a batch through PyTorch beside the busy event
-            # loop waited out the GIL's switch interval at every operator.
+            # Not `embed`: a PyTorch batch stalls beside a busy loop (see `embed_each`).
             vectors = self.embedder.embed_each(readings)
             probs = [self._linear.probability(r, v) for r, v in zip(readings, vectors, strict=True)]
             best = [0.0] * len(missing)

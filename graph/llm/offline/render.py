@@ -104,9 +104,7 @@ def answer_from_passages(passages: list[dict[str, Any]], question: str) -> str:
     if not candidates or not question.strip():
         return NOT_IN_HELP_CENTER
     embedder = get_embedder()
-    # Each sentence through the cached single-text path: the help center's sentences
-    # come back answer after answer, and a PyTorch batch beside the busy event loop
-    # waited for the GIL at every operator (`LocalEmbedder.embed_each`).
+    # Cached per sentence: the help center's sentences come back answer after answer.
     similarities = embedder.embed_each(_in_context(candidates, ranked)) @ (
         embedder.embed_query(question)
     )
