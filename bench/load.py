@@ -1,10 +1,13 @@
 """Load-test one server process over real HTTP/SSE with a 300 ms scripted model.
 
-Run with: python -m bench.load [--quick] [--only conversations|capacity]
+Run with: python -m bench.load [--quick] [--only conversations|capacity] [--server-processes N]
 
 Starts a scratch demo database and one `uvicorn --factory bench.server:create_bench_app`
 process (see bench/server.py for how the slow model is selected), then drives it
-from this process:
+from this process. `--server-processes N` starts N such processes on the same
+database instead, each with its own embedded help center, and sends each request
+to the next one in turn, as a load balancer without affinity would (README,
+Scale-out): what more processes add on this machine. The targets are for one.
 
 (a) conversations: 200 concurrent conversations of 5 turns, 2–4 s think time.
     Reports turns/s, the server's CPU ms per turn, p50/p95 of time-to-first-token
@@ -17,7 +20,8 @@ from this process:
 (b) capacity: single-turn conversations arriving at a fixed rate (open loop);
     the rate rises step by step until p95 overhead exceeds 150 ms. Each step also
     reports the server's CPU milliseconds per turn (Linux /proc), the cost that
-    bounds one process's capacity. The highest rate that held is reported next
+    bounds one process's capacity, and this driver's and Postgres's, which share
+    the machine's cores with it. The highest rate that held is reported next
     to the floor: the same open-loop steps against a bare two-node LangGraph
     graph with the same Postgres checkpointer (`TurnCheckpointer`, which runs a
     pool's queries concurrently) and the same per-node model latency, run in
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -39,6 +44,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,10 +84,63 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU seconds of each process named `postgres` on this machine, by pid (empty off Linux)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        seconds = process_cpu_seconds(int(entry.name))
+        if seconds is not None:
+            found[int(entry.name)] = seconds
+    return found
+
+
+class CpuMeter:
+    """CPU time of the server processes, this driver and Postgres between `start` and `per_turn`.
+
+    The machine's cores are shared: when the three together near their count, the
+    server waits for a core as well as for its own work. A Postgres backend that
+    starts in between counts from zero; one that exits in between is not counted.
+    """
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+        self._start: tuple[float | None, float | None, dict[int, float]] = (None, None, {})
+
+    def _servers(self) -> float | None:
+        readings = [process_cpu_seconds(pid) for pid in self.server_pids]
+        return None if not readings or None in readings else sum(r or 0.0 for r in readings)
+
+    def start(self) -> None:
+        self._start = (self._servers(), process_cpu_seconds(os.getpid()), postgres_cpu_seconds())
+
+    def per_turn(self, turns: int) -> dict[str, float]:
+        """CPU ms per turn since `start`: the server (all its processes), the driver, Postgres."""
+        server_before, driver_before, postgres_before = self._start
+        server_after, driver_after = self._servers(), process_cpu_seconds(os.getpid())
+        postgres_after = postgres_cpu_seconds()
+        if not turns or server_before is None or server_after is None:
+            return {}
+        if driver_before is None or driver_after is None:
+            return {}
+        postgres = sum(t - postgres_before.get(pid, 0.0) for pid, t in postgres_after.items())
+        return {
+            "server_cpu_ms_per_turn": round((server_after - server_before) * 1000 / turns, 1),
+            "driver_cpu_ms_per_turn": round((driver_after - driver_before) * 1000 / turns, 1),
+            "postgres_cpu_ms_per_turn": round(postgres * 1000 / turns, 1),
+        }
+
+
 class Server:
     """One uvicorn process serving the bench app on a scratch database."""
 
-    def __init__(self, database_url: str, latency_ms: float) -> None:
+    def __init__(self, database_url: str, latency_ms: float, data_dir: str = ".data/eval") -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -88,7 +148,7 @@ class Server:
             "DATABASE_URL": database_url,
             "SWITCHBOARD_ENV": "test",
             "SWITCHBOARD_JWT_SECRET": SECRET,
-            "SWITCHBOARD_DATA_DIR": ".data/eval",
+            "SWITCHBOARD_DATA_DIR": data_dir,
             "SWITCHBOARD_DB_POOL_MAX": "30",
             # One client address and 60 customers at load rates: no abuse limits.
             "SWITCHBOARD_RATE_LIMIT_IP": "0",
@@ -217,24 +277,59 @@ async def one_turn(
     }
 
 
+class Balancer:
+    """HTTP clients for one or more server processes; each request goes to the next in turn."""
+
+    def __init__(self, clients: list[httpx.AsyncClient]) -> None:
+        self.clients = clients
+        self._turn = itertools.count()
+
+    @classmethod
+    @asynccontextmanager
+    async def over(cls, bases: Sequence[str], limits: httpx.Limits) -> AsyncIterator[Balancer]:
+        async with AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base, timeout=120, limits=limits)
+                )
+                for base in bases
+            ]
+            yield cls(clients)
+
+    def next(self) -> httpx.AsyncClient:
+        return self.clients[next(self._turn) % len(self.clients)]
+
+    async def stats(self, reset: bool = False) -> dict[str, Any]:
+        """Every process's lag probe and peak RSS, merged: the worst of each, the RSS summed."""
+        each = [
+            (await client.get("/bench/stats", params={"reset": reset})).json()
+            for client in self.clients
+        ]
+        merged = {key: max(stats[key] for stats in each) for key in each[0]}
+        if len(each) > 1:
+            merged["peak_rss_mb_all_processes"] = round(sum(s["peak_rss_mb"] for s in each), 1)
+        return merged
+
+
 async def conversations(
-    base: str,
+    bases: Sequence[str],
     n: int,
     turns: int,
     think: tuple[float, float],
     latency_ms: float,
-    pid: int | None = None,
+    pids: list[int] | None = None,
 ) -> dict:
     """(a) n concurrent conversations of `turns` turns; check every thread afterwards.
 
-    With the server's `pid`, also reports the server's CPU milliseconds per turn.
+    With the servers' `pids`, also reports the CPU milliseconds per turn of the
+    server, of this driver and of Postgres.
     """
     limits = httpx.Limits(max_connections=n + 10, max_keepalive_connections=n + 10)
     results: list[dict] = []
     threads: list[tuple[str, dict, list[str]]] = []
     blocked: list[str] = []
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        await client.get("/bench/stats", params={"reset": True})
+    async with Balancer.over(bases, limits) as servers:
+        await servers.stats(reset=True)
 
         orders = first_orders()
 
@@ -246,7 +341,9 @@ async def conversations(
             await asyncio.sleep(random.uniform(0, think[1]))  # spread the starts
             for t in range(turns):
                 text = f"conversation {i} turn {t}: I was charged twice for order {order}"
-                result = await one_turn(client, headers, thread, text, latency_ms, create=t == 0)
+                result = await one_turn(
+                    servers.next(), headers, thread, text, latency_ms, create=t == 0
+                )
                 results.append(result)
                 if result["blocked"]:
                     # The input guard refused it: the history holds a placeholder
@@ -259,14 +356,16 @@ async def conversations(
             threads.append((thread, headers, sent))
 
         start = time.perf_counter()
-        cpu_before = process_cpu_seconds(pid) if pid else None
+        cpu = CpuMeter(pids or [])
+        cpu.start()
         await asyncio.gather(*(converse(i) for i in range(n)))
-        cpu_after = process_cpu_seconds(pid) if pid else None
+        cpu_per_turn = cpu.per_turn(len(results)) if pids else {}
         wall = time.perf_counter() - start
-        stats = (await client.get("/bench/stats")).json()
+        stats = await servers.stats()
         lost = misordered = 0
         for thread, headers, sent in threads:
-            history = (await client.get(f"/v1/threads/{thread}/messages", headers=headers)).json()
+            reply = await servers.next().get(f"/v1/threads/{thread}/messages", headers=headers)
+            history = reply.json()
             users = [m["content"] for m in history["messages"] if m["role"] == "user"]
             roles = [m["role"] for m in history["messages"] if m["role"] in ("user", "assistant")]
             lost += len(set(sent) - set(users)) + max(0, len(sent) - roles.count("assistant"))
@@ -277,14 +376,11 @@ async def conversations(
             misordered += int(users != sent or not pairs_ok)
     overheads = [r["overhead_ms"] for r in results]
     return {
+        "server_processes": len(bases),
         "conversations": n,
         "turns": len(results),
         "turns_per_s": round(len(results) / wall, 2),
-        "server_cpu_ms_per_turn": (
-            round((cpu_after - cpu_before) * 1000 / len(results), 1)
-            if cpu_before is not None and cpu_after is not None and results
-            else None
-        ),
+        **cpu_per_turn,
         "overhead_p50_ms": round(_pct(overheads, 0.5), 1),
         "overhead_p95_ms": round(_pct(overheads, 0.95), 1),
         "lost": lost,
@@ -314,16 +410,21 @@ CAPACITY_RATES = [float(r) for r in (2, 4, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50,
 
 
 async def capacity(
-    base: str, rates: list[float], seconds: float, latency_ms: float, pid: int | None = None
+    bases: Sequence[str],
+    rates: list[float],
+    seconds: float,
+    latency_ms: float,
+    pids: list[int] | None = None,
 ) -> list[dict]:
     """(b) raise the offered rate of single-turn conversations until p95 overhead > 150 ms.
 
-    With the server's `pid`, each step also reports the server's CPU milliseconds
-    per turn: what one turn costs, whatever the rate, and so what bounds capacity.
+    With the servers' `pids`, each step also reports the server's CPU milliseconds
+    per turn (what one turn costs, whatever the rate, and so what bounds capacity),
+    and this driver's and Postgres's.
     """
     steps = []
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async with Balancer.over(bases, limits) as servers:
         counter = iter(range(10**9))
         orders = first_orders()
 
@@ -331,27 +432,26 @@ async def capacity(
             customer = f"cust-{1 + next(counter) % 60:03d}"
             text = f"I was charged twice for order {orders[customer]}"
             return await one_turn(
-                client, _headers(customer), str(uuid.uuid4()), text, latency_ms, create=True
+                servers.next(), _headers(customer), str(uuid.uuid4()), text, latency_ms, create=True
             )
 
         for rate in rates:
             start = time.perf_counter()
-            cpu_before = process_cpu_seconds(pid) if pid else None
+            cpu = CpuMeter(pids or [])
+            cpu.start()
             turns = await _open_loop(rate, seconds, fire)
-            cpu_after = process_cpu_seconds(pid) if pid else None
+            cpu_per_turn = cpu.per_turn(len(turns)) if pids else {}
             achieved = len(turns) / (time.perf_counter() - start)
             p95 = _pct([t["overhead_ms"] for t in turns], 0.95)
-            step = {
-                "offered": rate,
-                "achieved": round(achieved, 2),
-                "overhead_p95_ms": round(p95, 1),
-                "failed_tool_calls": sum(t["failed_tools"] for t in turns),
-            }
-            if cpu_before is not None and cpu_after is not None and turns:
-                step["server_cpu_ms_per_turn"] = round(
-                    (cpu_after - cpu_before) * 1000 / len(turns), 1
-                )
-            steps.append(step)
+            steps.append(
+                {
+                    "offered": rate,
+                    "achieved": round(achieved, 2),
+                    "overhead_p95_ms": round(p95, 1),
+                    "failed_tool_calls": sum(t["failed_tools"] for t in turns),
+                    **cpu_per_turn,
+                }
+            )
             if p95 > OVERHEAD_LIMIT_MS:
                 break
     return steps
@@ -413,36 +513,53 @@ def _held(steps: list[dict]) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     quick = args.quick
     latency = args.latency_ms
-    result: dict[str, Any] = {"model_latency_ms": latency, "quick": quick}
+    result: dict[str, Any] = {
+        "model_latency_ms": latency,
+        "quick": quick,
+        "server_processes": args.server_processes,
+    }
     async with scratch_database(SERVER, prefix="switchboard_load") as url:
-        server = Server(url, latency)
+        # Each process embeds its own copy of the help center (embedded Chroma is one
+        # process's); they share the database, as Scale-out's processes do.
+        servers: list[Server] = []
         try:
-            await server.wait_ready()
+            for k in range(args.server_processes):
+                servers.append(Server(url, latency, ".data/eval" + (f"-process-{k}" if k else "")))
+                await servers[-1].wait_ready()  # one at a time: start-up is CPU-bound
+            bases = [server.base for server in servers]
+            pids = [server.process.pid for server in servers]
             if args.only in (None, "conversations"):
                 result["conversations"] = await conversations(
-                    server.base,
+                    bases,
                     n=10 if quick else 200,
                     turns=2 if quick else 5,
                     think=(0.2, 0.4) if quick else (2.0, 4.0),
                     latency_ms=latency,
-                    pid=server.process.pid,
+                    pids=pids,
                 )
             if args.only in (None, "capacity"):
-                rates = [2.0, 4.0] if quick else CAPACITY_RATES
+                rates = args.rates or ([2.0, 4.0] if quick else CAPACITY_RATES)
                 seconds = 3.0 if quick else 20.0
-                steps = await capacity(server.base, rates, seconds, latency, pid=server.process.pid)
-                # The floor goes further: it must show where *its* limit lies.
-                floor_rates = sorted({*rates, *(r * 2 for r in rates[-2:])})
-                floor = await floor_capacity(url, floor_rates, seconds, latency)
+                steps = await capacity(bases, rates, seconds, latency, pids=pids)
+                floor: list[dict] = []
+                if not args.rates:
+                    # The floor goes further: it must show where *its* limit lies.
+                    floor_rates = sorted({*rates, *(r * 2 for r in rates[-2:])})
+                    floor = await floor_capacity(url, floor_rates, seconds, latency)
                 result["capacity"] = {
                     "steps": steps,
                     "floor_steps": floor,
                     "sustained_turns_per_s": _held(steps),
-                    "floor_turns_per_s": _held(floor),
+                    "floor_turns_per_s": _held(floor) if floor else None,
                 }
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
     return result
+
+
+def _rates(text: str) -> list[float]:
+    return [float(rate) for rate in text.split(",")]
 
 
 def main() -> None:
@@ -450,6 +567,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small numbers (smoke run)")
     parser.add_argument("--only", choices=["conversations", "capacity"])
     parser.add_argument("--latency-ms", type=float, default=300.0)
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=1,
+        help="server processes on the same database, requests sent to each in turn "
+        "(default 1, the setting the targets are for)",
+    )
+    parser.add_argument(
+        "--rates",
+        type=_rates,
+        help="capacity steps to offer, e.g. 30,40,50 (turns/s); the floor is then not run",
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     RESULTS.parent.mkdir(exist_ok=True)
@@ -458,25 +587,32 @@ def main() -> None:
         c = result["conversations"]
         print("(a) conversations")
         for key in (
+            "server_processes",
             "conversations",
             "turns",
             "turns_per_s",
             "server_cpu_ms_per_turn",
+            "driver_cpu_ms_per_turn",
+            "postgres_cpu_ms_per_turn",
             "overhead_p50_ms",
             "overhead_p95_ms",
             "loop_lag_p50_ms",
             "loop_lag_p99_ms",
             "loop_lag_max_ms",
             "peak_rss_mb",
+            "peak_rss_mb_all_processes",
             "lost",
             "misordered_threads",
             "guard_blocked",
             "failed_tool_calls",
         ):
-            print(f"  {key:22} {c.get(key)}")
+            print(f"  {key:26} {c.get(key)}")
     if "capacity" in result:
         cap = result["capacity"]
-        print("(b) capacity (offered → achieved turns/s, p95 overhead ms)")
+        print(
+            f"(b) capacity, {result['server_processes']} server process(es) "
+            "(offered → achieved turns/s, p95 overhead ms)"
+        )
         for name in ("steps", "floor_steps"):
             print(
                 f"  {name:12} "
@@ -484,12 +620,18 @@ def main() -> None:
                     f"{s['offered']}→{s['achieved']} ({s['overhead_p95_ms']})" for s in cap[name]
                 )
             )
-        cpu = [s["server_cpu_ms_per_turn"] for s in cap["steps"] if "server_cpu_ms_per_turn" in s]
+        cpu = [
+            f"{s['offered']:g}/s {s['server_cpu_ms_per_turn']} / {s['driver_cpu_ms_per_turn']} / "
+            f"{s['postgres_cpu_ms_per_turn']}"
+            for s in cap["steps"]
+            if "server_cpu_ms_per_turn" in s
+        ]
         if cpu:
-            print(f"  server CPU per turn (ms), by step: {cpu}")
+            print(f"  CPU ms per turn, server / driver / Postgres, by step: {'; '.join(cpu)}")
+        floor = cap["floor_turns_per_s"]
         print(
             f"  sustained {cap['sustained_turns_per_s']} turns/s vs bare LangGraph floor "
-            f"{cap['floor_turns_per_s']} (target ≥ half)"
+            + (f"{floor} (target ≥ half)" if floor is not None else "not run (--rates)")
         )
     print(f"wrote {RESULTS}")
 
