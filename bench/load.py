@@ -1,6 +1,7 @@
 """Load-test one server process over real HTTP/SSE with a 300 ms scripted model.
 
-Run with: python -m bench.load [--quick] [--only conversations|capacity] [--server-processes N]
+Run with: python -m bench.load [--quick] [--only conversations|capacity]
+                              [--server-processes N] [--rates R1,R2,...]
 
 Starts a scratch demo database and one `uvicorn --factory bench.server:create_bench_app`
 process (see bench/server.py for how the slow model is selected), then drives it
@@ -25,7 +26,9 @@ Scale-out): what more processes add on this machine. The targets are for one.
     to the floor: the same open-loop steps against a bare two-node LangGraph
     graph with the same Postgres checkpointer (`TurnCheckpointer`, which runs a
     pool's queries concurrently) and the same per-node model latency, run in
-    this process.
+    this process. `--rates` offers only the steps it names (after a warm-up
+    that meets each customer's order once, as the full run's low steps do),
+    and runs no floor: for comparing builds or process counts near the limit.
 
 Targets (issue 9): (a) p95 overhead ≤ 150 ms, zero lost/misordered;
 (b) capacity ≥ half the floor's. Writes `bench/results/load.json`.
@@ -66,6 +69,10 @@ RESULTS = Path(__file__).parent / "results" / "load.json"
 SERVER = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
 SECRET = "bench-only-secret-" + "x" * 32
 OVERHEAD_LIMIT_MS = 150.0
+CUSTOMERS = 60
+"""How many of the demo store's customers the load talks as (cust-001 …)."""
+WARM_UP_RATE = 6.0
+"""Turns/s of the warm-up before chosen capacity steps (`--rates`)."""
 
 
 def _free_port() -> int:
@@ -334,7 +341,7 @@ async def conversations(
         orders = first_orders()
 
         async def converse(i: int) -> None:
-            customer = f"cust-{1 + i % 60:03d}"
+            customer = f"cust-{1 + i % CUSTOMERS:03d}"
             headers, order = _headers(customer), orders[customer]
             thread = str(uuid.uuid4())  # the first message creates it, as in the widget
             sent = []
@@ -429,7 +436,7 @@ async def capacity(
         orders = first_orders()
 
         async def fire() -> dict:
-            customer = f"cust-{1 + next(counter) % 60:03d}"
+            customer = f"cust-{1 + next(counter) % CUSTOMERS:03d}"
             text = f"I was charged twice for order {orders[customer]}"
             return await one_turn(
                 servers.next(), _headers(customer), str(uuid.uuid4()), text, latency_ms, create=True
@@ -540,6 +547,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.only in (None, "capacity"):
                 rates = args.rates or ([2.0, 4.0] if quick else CAPACITY_RATES)
                 seconds = 3.0 if quick else 20.0
+                if args.rates:
+                    # Meet every customer's order once first, as the full run's low
+                    # steps do: a tool result's first passages are embedded, later
+                    # ones come from the cache.
+                    await capacity(bases, [WARM_UP_RATE], CUSTOMERS / WARM_UP_RATE, latency)
                 steps = await capacity(bases, rates, seconds, latency, pids=pids)
                 floor: list[dict] = []
                 if not args.rates:
