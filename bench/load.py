@@ -592,6 +592,8 @@ def main() -> None:
         help="capacity steps to offer, e.g. 30,40,50 (turns/s); the floor is then not run",
     )
     args = parser.parse_args()
+    if args.server_processes < 1:
+        parser.error("--server-processes must be 1 or more")
     result = asyncio.run(run(args))
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
@@ -618,7 +620,8 @@ def main() -> None:
             "guard_blocked",
             "failed_tool_calls",
         ):
-            print(f"  {key:26} {c.get(key)}")
+            if key in c:
+                print(f"  {key:26} {c[key]}")
     if "capacity" in result:
         cap = result["capacity"]
         print(
