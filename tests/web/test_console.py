@@ -99,3 +99,39 @@ def test_a_new_request_is_pushed_to_the_open_console_without_waiting_for_a_poll(
     expect(staff.locator(".item", has_text="order 4242")).to_be_visible(timeout=10_000)
     expect(staff.locator("#pending-count")).not_to_have_text("0")
     assert staff.errors == []
+
+
+def test_a_click_on_a_request_survives_a_reload_of_the_lists_while_the_button_is_held(
+    live_server: LiveServer, new_page
+) -> None:
+    live_server.query(
+        "INSERT INTO switchboard.approvals (approval_id, thread_id, tool_call_id, customer_id,"
+        " action, args, summary, expires_at) VALUES ('appr-held-click', gen_random_uuid()::text,"
+        " 'call-held-click', 'cust-001', 'request_refund',"
+        ' \'{"order_id": 4343, "amount": "230.00", "currency": "USD"}\','
+        " 'Refund 230.00 USD on order 4343', now() + interval '1 day') RETURNING approval_id"
+    )
+    staff: Page = new_page()
+    _sign_in(staff, live_server, "staff-011")
+    expect(staff.locator("#app")).to_have_attribute("data-live", "true")
+    item = staff.locator(".item", has_text="order 4343")
+    item.hover()
+
+    # A change pushed for another approval reloads the lists between press and release,
+    # as a live update or the poll may at any moment; nothing on screen changes.
+    staff.mouse.down()
+    with staff.expect_response(lambda response: "status=expired" in response.url) as reload:
+        live_server.query(
+            "SELECT pg_notify('switchboard_approvals', json_build_object("
+            "'approval_id', 'appr-elsewhere', 'status', 'approved', 'thread_id', 'elsewhere',"
+            " 'answered', false)::text) IS NULL AS sent"
+        )
+    reload.value.finished()
+    staff.wait_for_timeout(300)  # the lists render once all four have been read
+    staff.mouse.up()
+
+    expect(staff.get_by_role("heading", name="Refund 230.00 USD")).to_be_focused()
+    assert staff.errors == []
+    live_server.query(
+        "DELETE FROM switchboard.approvals WHERE approval_id = 'appr-held-click' RETURNING 1"
+    )

@@ -309,14 +309,18 @@ class Console {
     const items = this.tab === "pending" ? this.pending : this.history;
     const list = $("#list");
     list.setAttribute("aria-labelledby", `tab-${this.tab}`);
-    const focused = document.activeElement?.closest<HTMLElement>("[data-approval-id]")?.dataset.approvalId;
-    list.replaceChildren(
-      ...items.map((approval) => this.listItem(approval)),
-      ...(items.length
-        ? []
-        : [h("li", { class: "empty", text: this.tab === "pending" ? "No approvals waiting. New requests appear here automatically." : "No decisions yet." })]),
-    );
-    if (focused) list.querySelector<HTMLElement>(`[data-approval-id="${CSS.escape(focused)}"]`)?.focus();
+    const rows = items.length
+      ? items.map((approval) => this.listItem(approval))
+      : [h("li", { class: "empty", text: this.tab === "pending" ? "No approvals waiting. New requests appear here automatically." : "No decisions yet." })];
+    // A reload that changes nothing leaves the items in place: a click whose button was
+    // replaced between press and release would reach no button at all.
+    const shown = [...list.children];
+    const unchanged = shown.length === rows.length && shown.every((row, i) => row.isEqualNode(rows[i]));
+    if (!unchanged) {
+      const focused = document.activeElement?.closest<HTMLElement>("[data-approval-id]")?.dataset.approvalId;
+      list.replaceChildren(...rows);
+      if (focused) list.querySelector<HTMLElement>(`[data-approval-id="${CSS.escape(focused)}"]`)?.focus();
+    }
     if (this.selected && !this.deciding) {
       const still = [...this.pending, ...this.history].find((a) => a.approval_id === this.selected);
       if (!still) this.clearDetail();
