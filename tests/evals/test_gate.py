@@ -27,7 +27,7 @@ def test_gate_passes_when_every_metric_meets_its_threshold():
 
 def test_gate_fails_when_routing_accuracy_is_below_threshold():
     misses = check({**PASSING, "routing_accuracy": 0.80}, load_thresholds())
-    assert misses == ["routing_accuracy = 0.8 < 0.95"]
+    assert misses == ["routing_accuracy = 0.8 < 0.97"]
 
 
 def test_gate_fails_on_a_single_leak_or_over_refund():
@@ -40,7 +40,7 @@ def test_gate_fails_when_a_metric_was_not_measured():
     metrics = dict(PASSING)
     del metrics["tool_call_accuracy"]
     assert check(metrics, load_thresholds()) == [
-        "tool_call_accuracy: not measured (threshold min 0.95)"
+        "tool_call_accuracy: not measured (threshold min 0.98)"
     ]
 
 
