@@ -109,7 +109,7 @@ def postgres_cpu_seconds() -> dict[int, float]:
 
 
 class CpuMeter:
-    """CPU time of the server processes, this driver and Postgres between `start` and `per_turn`.
+    """CPU time of the server processes, this driver and Postgres, from its creation on.
 
     The machine's cores are shared: when the three together near their count, the
     server waits for a core as well as for its own work. A Postgres backend that
@@ -118,28 +118,30 @@ class CpuMeter:
 
     def __init__(self, server_pids: list[int]) -> None:
         self.server_pids = server_pids
-        self._start: tuple[float | None, float | None, dict[int, float]] = (None, None, {})
+        self._server = self._servers()
+        self._driver = process_cpu_seconds(os.getpid())
+        self._postgres = postgres_cpu_seconds()
 
     def _servers(self) -> float | None:
         readings = [process_cpu_seconds(pid) for pid in self.server_pids]
         return None if not readings or None in readings else sum(r or 0.0 for r in readings)
 
-    def start(self) -> None:
-        self._start = (self._servers(), process_cpu_seconds(os.getpid()), postgres_cpu_seconds())
-
     def per_turn(self, turns: int) -> dict[str, float]:
-        """CPU ms per turn since `start`: the server (all its processes), the driver, Postgres."""
-        server_before, driver_before, postgres_before = self._start
-        server_after, driver_after = self._servers(), process_cpu_seconds(os.getpid())
-        postgres_after = postgres_cpu_seconds()
-        if not turns or server_before is None or server_after is None:
+        """CPU ms per turn so far: the server (all its processes), the driver, Postgres.
+
+        Empty without server pids, turns or /proc.
+        """
+        server, driver = self._servers(), process_cpu_seconds(os.getpid())
+        if not turns or server is None or self._server is None:
             return {}
-        if driver_before is None or driver_after is None:
+        if driver is None or self._driver is None:
             return {}
-        postgres = sum(t - postgres_before.get(pid, 0.0) for pid, t in postgres_after.items())
+        postgres = sum(
+            t - self._postgres.get(pid, 0.0) for pid, t in postgres_cpu_seconds().items()
+        )
         return {
-            "server_cpu_ms_per_turn": round((server_after - server_before) * 1000 / turns, 1),
-            "driver_cpu_ms_per_turn": round((driver_after - driver_before) * 1000 / turns, 1),
+            "server_cpu_ms_per_turn": round((server - self._server) * 1000 / turns, 1),
+            "driver_cpu_ms_per_turn": round((driver - self._driver) * 1000 / turns, 1),
             "postgres_cpu_ms_per_turn": round(postgres * 1000 / turns, 1),
         }
 
@@ -364,9 +366,8 @@ async def conversations(
 
         start = time.perf_counter()
         cpu = CpuMeter(pids or [])
-        cpu.start()
         await asyncio.gather(*(converse(i) for i in range(n)))
-        cpu_per_turn = cpu.per_turn(len(results)) if pids else {}
+        cpu_per_turn = cpu.per_turn(len(results))
         wall = time.perf_counter() - start
         stats = await servers.stats()
         lost = misordered = 0
@@ -445,9 +446,8 @@ async def capacity(
         for rate in rates:
             start = time.perf_counter()
             cpu = CpuMeter(pids or [])
-            cpu.start()
             turns = await _open_loop(rate, seconds, fire)
-            cpu_per_turn = cpu.per_turn(len(turns)) if pids else {}
+            cpu_per_turn = cpu.per_turn(len(turns))
             achieved = len(turns) / (time.perf_counter() - start)
             p95 = _pct([t["overhead_ms"] for t in turns], 0.95)
             steps.append(
